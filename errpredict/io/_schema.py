@@ -255,7 +255,9 @@ def to_canonical(
     {'service': ['db', 'api'], 'is_error': [False, True], 'severity': [9, 17]}
     """
     if not isinstance(frame, pd.DataFrame):
-        raise SchemaError(f"{where}: expected a pandas DataFrame of events, got {type(frame).__name__}")
+        raise SchemaError(
+            f"{where}: expected a pandas DataFrame of events, got {type(frame).__name__}"
+        )
     cols = {str(c).strip(): c for c in frame.columns}
     frame = frame.rename(columns={v: k for k, v in cols.items()})
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]

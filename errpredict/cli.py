@@ -1,0 +1,197 @@
+"""The errpredict command line: a thin shell over the library.
+
+User mistakes (a missing file, a bad column, a wrong option) exit with status
+2 and one line on stderr; results go to stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from errpredict._cli_util import emit_json, progress, read_cli_events, say, write_scores
+from errpredict.exceptions import ErrpredictError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Predict software errors before they happen, from error histories.")
+
+FORMATS = "auto|csv|parquet|jsonl|otlp-json|otlp-proto|bgl|backblaze"
+DataOpt = Annotated[str, typer.Option("--data", help="Events file (CSV, Parquet, JSONL, OTLP...).")]
+FormatOpt = Annotated[str, typer.Option("--format", help=f"Input format: {FORMATS}.")]
+SkipOpt = Annotated[bool, typer.Option("--skip-bad-lines",
+                                       help="Skip malformed lines and report how many.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
+ModelOpt = Annotated[str, typer.Option("--model", help="Bundle directory or models:/NAME@ALIAS.")]
+
+
+def _entity(events, entity: str | None) -> str:
+    return entity or events.attrs.get("default_entity") or "service"
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Output file: .csv, .parquet or .jsonl.")],
+    days: Annotated[float, typer.Option(help="Days of history.")] = 7.0,
+    services: Annotated[int, typer.Option(help="Number of services.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    drift_at: Annotated[float | None, typer.Option(
+        "--drift-at", help="Day when a new incident mechanism starts and an old one stops.")
+    ] = None,
+) -> None:
+    """Generate a synthetic error history (and its ground-truth incidents beside it)."""
+    from errpredict.datasets import generate_history, write_history
+
+    hist = generate_history(days=days, services=services, seed=seed, drift_at=drift_at)
+    events_path, incidents_path = write_history(hist, out)
+    ev = hist.events
+    say(f"wrote {len(ev):,} events ({int(ev['is_error'].sum()):,} errors, "
+        f"{ev['service'].nunique()} services, {days:g} days) to {events_path}; "
+        f"{len(hist.incidents)} incidents to {incidents_path}")
+
+
+@app.command()
+def train(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="Bundle directory to write.")],
+    entity: Annotated[str | None, typer.Option(help="Entity column (default: service, or the "
+                                               "format's own, e.g. host for bgl).")] = None,
+    step: Annotated[str, typer.Option(help="Decision grid step.")] = "1m",
+    horizon: Annotated[str, typer.Option(help="How far ahead to predict.")] = "10m",
+    min_errors: Annotated[int, typer.Option("--min-errors", help="Errors in the horizon that "
+                                            "make a positive.")] = 5,
+    model: Annotated[str, typer.Option(help="hgb or logreg.")] = "hgb",
+    target_precision: Annotated[float | None, typer.Option(
+        "--target-precision", help="Choose the threshold for this validation precision.")] = None,
+    fmt: FormatOpt = "auto",
+    skip_bad_lines: SkipOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a risk model and save it as a bundle directory."""
+    from errpredict.models import train as train_model
+
+    with progress(not as_json, 5) as step_done:
+        step_done("read")
+        events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
+        m = train_model(events, entity=_entity(events, entity), step=step, horizon=horizon,
+                        min_errors=min_errors, model=model, target_precision=target_precision,
+                        source=str(data), progress=step_done)
+        m.save(out)
+    result = {"model": str(out), "model_id": m.version, "entity": m.entity,
+              "threshold": m.threshold, "data": m.metadata["data"],
+              "training": m.metadata["training"], "validation": m.metadata["validation"]}
+    if as_json:
+        emit_json(result)
+        return
+    _print_metrics(f"trained {m.metadata['model']} on {m.metadata['data']['rows']:,} events; "
+                   f"saved to {out}", m.metadata["validation"], "validation (last 20% of time)")
+
+
+def _print_metrics(title: str, res: dict, caption: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption)
+    table.add_column("metric")
+    table.add_column("model", justify="right")
+    table.add_column("persistence", justify="right")
+
+    def fmt(v):
+        return "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+    for k in ("pr_auc", "onset_pr_auc", "roc_auc", "precision", "recall", "f1", "recall_at_p90",
+              "lead_time_median_s", "alarms_per_entity_day", "episodes_detected", "episodes"):
+        table.add_row(k, fmt(res.get(k)), fmt(res.get("baseline", {}).get(k)))
+    Console().print(table)
+
+
+@app.command()
+def evaluate(
+    model: ModelOpt,
+    data: DataOpt,
+    fmt: FormatOpt = "auto",
+    skip_bad_lines: SkipOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Evaluate a model on a history, beside the persistence baseline."""
+    from errpredict.models import load_model
+
+    m = load_model(model)
+    events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
+    res = m.evaluate(events)
+    res = {**res, "model_id": m.version}
+    if as_json:
+        emit_json(res)
+        return
+    _print_metrics(f"model {m.version} on {data}", res, f"threshold {m.threshold:.3f}")
+
+
+@app.command()
+def predict(
+    model: ModelOpt,
+    data: DataOpt,
+    out: Annotated[Path | None, typer.Option("--out", help="CSV entity,timestamp,risk for "
+                                             "every entity at every grid step.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Print the risk per entity at this "
+                                           "time (ISO-8601) instead.")] = None,
+    fmt: FormatOpt = "auto",
+    skip_bad_lines: SkipOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score every entity at every grid step (or at one time)."""
+    import pandas as pd
+
+    from errpredict.exceptions import ConfigError
+    from errpredict.models import load_model
+
+    if out is None and at is None:
+        raise ConfigError("predict needs --out SCORES.csv or --at TIME")
+    m = load_model(model)
+    events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
+    if at is not None:
+        try:
+            when = pd.Timestamp(at)
+        except ValueError:
+            raise ConfigError(f"--at {at!r}: cannot parse; expected ISO-8601 like "
+                              "2026-01-05T12:00:00Z") from None
+        scores = m.predict_risk(events, at=when)
+        scores["alarm"] = scores["risk"] >= m.threshold
+        if as_json:
+            emit_json({"timestamp": scores["timestamp"].iloc[0] if len(scores) else None,
+                       "threshold": m.threshold,
+                       "risk": {r.entity: r.risk for r in scores.itertuples()}})
+        else:
+            for r in scores.sort_values("risk", ascending=False).itertuples():
+                flag = "  ALARM" if r.alarm else ""
+                print(f"{r.entity}\t{r.timestamp.isoformat()}\t{r.risk:.4f}{flag}")
+        if out is None:
+            return
+    scores = m.predict_risk(events)
+    write_scores(scores, str(out))
+    n_alarm = int((scores["risk"] >= m.threshold).sum())
+    summary = {"out": str(out), "rows": len(scores), "entities": int(scores["entity"].nunique()),
+               "alarms": n_alarm, "threshold": m.threshold, "model_id": m.version}
+    if as_json:
+        emit_json(summary)
+    else:
+        say(f"wrote {len(scores):,} scores ({summary['entities']} entities, {n_alarm:,} at or "
+            f"above the threshold {m.threshold:.3f}) to {out}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning errpredict's errors into exit status 2."""
+    try:
+        app()
+    except ErrpredictError as exc:
+        msg = " ".join(str(exc).split())
+        print(f"errpredict: error: {msg}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("errpredict: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""RiskClassifier: a calibrated binary classifier with time-ordered validation."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from errpredict.exceptions import ConfigError
+from errpredict.models._threshold import choose_threshold
+
+__all__ = ["RiskClassifier", "make_estimator", "MODEL_CHOICES"]
+
+MODEL_CHOICES = ("hgb", "logreg")
+
+
+def make_estimator(model: str, random_state=None, **params) -> BaseEstimator:
+    """The uncalibrated estimator behind a model name."""
+    if model == "hgb":
+        defaults = dict(max_iter=300, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=40,
+                        l2_regularization=1.0, early_stopping=False, random_state=random_state)
+        defaults.update(params)
+        return HistGradientBoostingClassifier(**defaults)
+    if model == "logreg":
+        defaults = dict(C=1.0, max_iter=2000)
+        defaults.update(params)
+        return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                             StandardScaler(), LogisticRegression(**defaults))
+    raise ConfigError(
+        f"The 'model' parameter must be one of {MODEL_CHOICES}. Got {model!r} instead."
+    )
+
+
+class RiskClassifier(ClassifierMixin, BaseEstimator):
+    """Binary risk model trained on the past, calibrated and thresholded on the recent past.
+
+    Rows of ``X`` must be in time order: the last ``validation_fraction`` of
+    them (the most recent part of the training period, never a random
+    sample) stops boosting early, fits the probability calibration and
+    chooses the alarm threshold.
+
+    Parameters
+    ----------
+    model
+        ``"hgb"`` (HistGradientBoosting) or ``"logreg"`` (logistic regression).
+    validation_fraction
+        Share of the most recent rows held out for calibration and threshold.
+    calibration
+        ``"sigmoid"`` (keeps the ranking), ``"isotonic"``, or ``None``.
+    target_precision
+        When set, the threshold is the lowest one whose validation precision
+        reaches it (most recall at that precision); else the best F1.
+    random_state
+        Seed of the boosting.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 3)); y = (X[:, 0] + 0.3 * rng.normal(size=400) > 1).astype(int)
+    >>> clf = RiskClassifier(model="logreg").fit(X, y)
+    >>> bool(clf.predict_proba(X[:5])[:, 1].max() <= 1.0), 0 < clf.threshold_ < 1
+    (True, True)
+    """
+
+    def __init__(self, model: str = "hgb", validation_fraction: float = 0.2,
+                 calibration: str | None = "sigmoid", target_precision: float | None = None,
+                 random_state: int | None = 0):
+        self.model = model
+        self.validation_fraction = validation_fraction
+        self.calibration = calibration
+        self.target_precision = target_precision
+        self.random_state = random_state
+
+    def _check_params(self):
+        if self.model not in MODEL_CHOICES:
+            raise ConfigError(
+                f"The 'model' parameter of RiskClassifier must be one of {MODEL_CHOICES}. "
+                f"Got {self.model!r} instead."
+            )
+        if not isinstance(self.validation_fraction, float | int) or not (
+            0.0 < self.validation_fraction < 1.0
+        ):
+            raise ConfigError(
+                "The 'validation_fraction' parameter of RiskClassifier must be a float in "
+                f"(0, 1). Got {self.validation_fraction!r} instead."
+            )
+        if self.calibration not in ("sigmoid", "isotonic", None):
+            raise ConfigError(
+                "The 'calibration' parameter of RiskClassifier must be 'sigmoid', 'isotonic' "
+                f"or None. Got {self.calibration!r} instead."
+            )
+        tp = self.target_precision
+        if tp is not None and not (isinstance(tp, float | int) and 0.0 < tp <= 1.0):
+            raise ConfigError(
+                "The 'target_precision' parameter of RiskClassifier must be a float in (0, 1]. "
+                f"Got {tp!r} instead."
+            )
+
+    def fit(self, X, y) -> RiskClassifier:
+        self._check_params()
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
+        kind = type_of_target(y)
+        if kind not in ("binary", "unknown") and not (kind == "continuous" and
+                                                     set(np.unique(y)) <= {0.0, 1.0}):
+            raise ConfigError(f"RiskClassifier needs binary labels (0/1); y is {kind}.")
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) != 2:
+            raise ConfigError(
+                f"RiskClassifier needs both classes in y; got only {self.classes_.tolist()}. "
+                "Use a longer history, a shorter horizon or a lower min_errors."
+            )
+        n = len(y_enc)
+        n_val = max(1, int(round(n * self.validation_fraction)))
+        split = n - n_val
+        tr, va = slice(0, split), slice(split, n)
+        usable_val = len(np.unique(y_enc[va])) == 2 and len(np.unique(y_enc[tr])) == 2
+        if not usable_val:
+            tr, va = slice(0, n), slice(0, n)
+        base = make_estimator(self.model, self.random_state)
+        if self.model == "hgb" and usable_val:
+            base.set_params(early_stopping=True, n_iter_no_change=15, scoring="loss")
+            base.fit(X[tr], y_enc[tr], X_val=X[va], y_val=y_enc[va])
+        else:
+            base.fit(X[tr], y_enc[tr])
+        self.validation_used_ = bool(usable_val)
+        self.n_train_, self.n_validation_ = split if usable_val else n, n - split
+        if self.calibration is not None:
+            cal = CalibratedClassifierCV(FrozenEstimator(base), method=self.calibration)
+            cal.fit(X[va], y_enc[va])
+            self.estimator_ = cal
+        else:
+            self.estimator_ = base
+        p_val = self.estimator_.predict_proba(X[va])[:, 1]
+        self.threshold_ = choose_threshold(y_enc[va], p_val, self.target_precision)
+        self.validation_scores_ = (y_enc[va], p_val)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        return self.estimator_.predict_proba(X)
+
+    def predict_risk_array(self, X: np.ndarray) -> np.ndarray:
+        """Probability of the positive class for a float64 array, without re-validation
+        of feature names (the serving hot path)."""
+        check_is_fitted(self, "estimator_")
+        X = check_array(X, ensure_all_finite="allow-nan", dtype=np.float64)
+        return self.estimator_.predict_proba(X)[:, 1]
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[(self.predict_proba(X)[:, 1] >= self.threshold_).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
