@@ -87,7 +87,7 @@ def event_arrays(
     is_warning = (sev >= WARN_LO) & (sev <= WARN_HI)
     k = len(spec.error_types)
     if "error_type" in events and k:
-        codes = pd.Categorical(events["error_type"], categories=list(spec.error_types)).codes
+        codes = pd.Index(list(spec.error_types)).get_indexer(events["error_type"])
         etype = np.where(codes < 0, k, codes).astype(np.int64)
     else:
         etype = np.full(n, k, dtype=np.int64)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -109,13 +108,17 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         self._check_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
         kind = type_of_target(y)
-        if kind not in ("binary", "unknown") and not (kind == "continuous" and
-                                                     set(np.unique(y)) <= {0.0, 1.0}):
-            raise ConfigError(f"RiskClassifier needs binary labels (0/1); y is {kind}.")
+        if kind == "continuous" and set(np.unique(y)) <= {0.0, 1.0}:
+            kind = "binary"
+        if kind not in ("binary", "unknown"):
+            raise ConfigError(
+                f"Only binary classification is supported by RiskClassifier. The type of the "
+                f"target is {kind}; give 0/1 labels (will the horizon hold errors or not)."
+            )
         self.classes_, y_enc = np.unique(y, return_inverse=True)
         if len(self.classes_) != 2:
             raise ConfigError(
-                f"RiskClassifier needs both classes in y; got only {self.classes_.tolist()}. "
+                f"RiskClassifier needs both classes in y; got 1 class ({self.classes_.tolist()}). "
                 "Use a longer history, a shorter horizon or a lower min_errors."
             )
         n = len(y_enc)
@@ -133,34 +136,62 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
             base.fit(X[tr], y_enc[tr])
         self.validation_used_ = bool(usable_val)
         self.n_train_, self.n_validation_ = split if usable_val else n, n - split
-        if self.calibration is not None:
-            cal = CalibratedClassifierCV(FrozenEstimator(base), method=self.calibration)
-            cal.fit(X[va], y_enc[va])
-            self.estimator_ = cal
-        else:
-            self.estimator_ = base
-        p_val = self.estimator_.predict_proba(X[va])[:, 1]
+        self.estimator_ = base
+        self.calibrator_ = None
+        p_val = base.predict_proba(X[va])[:, 1]
+        if self.calibration is not None and len(np.unique(y_enc[va])) == 2:
+            self.calibrator_ = _fit_calibrator(self.calibration, p_val, y_enc[va])
+            p_val = _apply_calibrator(self.calibrator_, p_val)
         self.threshold_ = choose_threshold(y_enc[va], p_val, self.target_precision)
         self.validation_scores_ = (y_enc[va], p_val)
         return self
 
+    def _risk(self, X: np.ndarray) -> np.ndarray:
+        p = self.estimator_.predict_proba(X)[:, 1]
+        return p if self.calibrator_ is None else _apply_calibrator(self.calibrator_, p)
+
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self, "estimator_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return self.estimator_.predict_proba(X)
+        p = self._risk(X)
+        return np.column_stack([1.0 - p, p])
 
     def predict_risk_array(self, X: np.ndarray) -> np.ndarray:
         """Probability of the positive class for a float64 array, without re-validation
         of feature names (the serving hot path)."""
         check_is_fitted(self, "estimator_")
         X = check_array(X, ensure_all_finite="allow-nan", dtype=np.float64)
-        return self.estimator_.predict_proba(X)[:, 1]
+        return self._risk(X)
 
     def predict(self, X) -> np.ndarray:
+        """Alarm (the positive class) where the risk reaches ``threshold_``."""
+        check_is_fitted(self, "estimator_")
         return self.classes_[(self.predict_proba(X)[:, 1] >= self.threshold_).astype(int)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False
         return tags
 
+
+
+_EPS = 1e-6
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p)).reshape(-1, 1)
+
+
+def _fit_calibrator(method: str, p: np.ndarray, y: np.ndarray):
+    """Platt scaling (a logistic regression on the logit, monotone) or isotonic regression."""
+    if method == "isotonic":
+        return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(p, y)
+    return LogisticRegression(C=1e4, max_iter=1000).fit(_logit(p), y)
+
+
+def _apply_calibrator(cal, p: np.ndarray) -> np.ndarray:
+    if isinstance(cal, IsotonicRegression):
+        return cal.predict(p)
+    return cal.predict_proba(_logit(p))[:, 1]
