@@ -57,7 +57,7 @@ def test_counts_windows_and_grid(small):
     assert X["hour"].iloc[0] == 0 and X["weekday"].iloc[0] == 0
     # error types by count in fit: HTTP 503 (2), then HTTP 500 and TimeoutError (1 each, by name)
     assert fz.spec_.error_types == ("HTTP 503", "HTTP 500", "TimeoutError")
-    assert api["errors_3m[HTTP 503]"].tolist() == [0, 2, 2, 1]
+    assert api["errors_3m[HTTP 503]"].tolist() == [0, 2, 2, 2]
     # peers: the most erroring entities, api (3) then db (1)
     assert X.xs("api", level="entity")["peer_errors_2m[db]"].tolist() == [0, 1, 1, 0]
 
