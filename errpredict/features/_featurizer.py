@@ -205,8 +205,7 @@ class ErrorHistoryFeaturizer(TransformerMixin, BaseEstimator):
         for lo in range(0, n_e, rows):
             sl = slice(lo, min(lo + rows, n_e))
             sums = K.window_sums(K.prefix_sums(bk, rows=sl), spec)
-            feats = K.assemble(sums, last_err[sl], last_warn[sl], t_ns, spec, ctx)
-            out[:, sl, :] = feats.transpose(1, 0, 2)
+            K.assemble(sums, last_err[sl], last_warn[sl], t_ns, spec, ctx, out=out[:, sl, :])
         return out.reshape(n_b * n_e, -1)
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:

@@ -44,6 +44,14 @@ class KernelSpec:
     peer_window: int = 5
 
     @property
+    def quantile_windows(self) -> tuple[int, ...]:
+        """Windows with a latency p95 (the histogram is the costly channel)."""
+        return tuple(sorted({self.peer_window, self.type_window}))
+
+    def channel_windows(self, name: str) -> tuple[int, ...]:
+        return self.quantile_windows if name == "lat_hist" else self.windows
+
+    @property
     def baseline(self) -> int:
         return self.windows[-1]
 
@@ -212,7 +220,7 @@ def window_sums(prefix: dict[str, np.ndarray], spec: KernelSpec, *, last_only: b
     out: dict[tuple[str, int], np.ndarray] = {}
     for name, p in prefix.items():
         n_end = p.shape[1] - 1
-        for w in spec.windows:
+        for w in spec.channel_windows(name):
             if last_only:
                 lo = p[:, -1 - w] if p.shape[1] > w else np.zeros_like(p[:, 0])
                 out[name, w] = (p[:, -1] - lo)[:, None]
@@ -244,7 +252,9 @@ def feature_names(spec: KernelSpec) -> list[str]:
     wn = spec.window_names
     for n in wn:
         names += [f"events_{n}", f"errors_{n}", f"warnings_{n}", f"error_rate_{n}",
-                  f"error_types_{n}", f"latency_mean_{n}", f"latency_p95_{n}"]
+                  f"error_types_{n}", f"latency_mean_{n}"]
+    for w in spec.quantile_windows:
+        names.append(f"latency_p95_{format_duration(w * spec.step_ns)}")
     for n in wn[:-1]:
         names += [f"error_trend_{n}", f"warning_trend_{n}", f"latency_ratio_{n}"]
     names += ["time_since_error_s", "time_since_warning_s", "hour", "weekday"]
@@ -299,8 +309,9 @@ def assemble(
     t_ns: np.ndarray,
     spec: KernelSpec,
     ctx: Context,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Feature tensor ``(E, T, F)`` from window sums, elementwise in time.
+    """Feature tensor ``(T, E, F)`` from window sums, elementwise in time.
 
     ``last_error``/``last_warning`` are the forward-filled times of the last
     error and warning at each bucket (``NO_TIME`` when none), ``t_ns`` the
@@ -318,8 +329,9 @@ def assemble(
         ln, ls = sums["lat_n", w], sums["lat_sum", w]
         types = sums["types", w]
         per[w] = (ev, er, wa, _ratio(ls, ln, np.nan))
-        cols += [ev, er, wa, _ratio(er, ev, 0.0), (types > 0).sum(axis=-1), per[w][3],
-                 _quantile_from_hist(sums["lat_hist", w], edges, 0.95)]
+        cols += [ev, er, wa, _ratio(er, ev, 0.0), (types > 0).sum(axis=-1), per[w][3]]
+    for w in spec.quantile_windows:
+        cols.append(_quantile_from_hist(sums["lat_hist", w], edges, 0.95))
     base = ws[-1]
     _, er_b, wa_b, lm_b = per[base]
     for w in ws[:-1]:
@@ -347,7 +359,8 @@ def assemble(
         means = [_ratio(sums["metric_sum", w][..., j], sums["metric_n", w][..., j], np.nan)
                  for w in ws]
         cols += means + [means[0] - means[-1]]
-    out = np.empty((e, t, len(cols)), dtype=np.float64)
+    if out is None:
+        out = np.empty((t, e, len(cols)), dtype=np.float64)
     for i, c in enumerate(cols):
-        out[:, :, i] = c
+        out[:, :, i] = np.asarray(c).T
     return out

@@ -65,7 +65,7 @@ def test_counts_windows_and_grid(small):
 def test_latency_p95_is_an_upper_bin_edge(small):
     fz = ErrorHistoryFeaturizer(step="1m", windows=(1, 5)).fit(small)
     X = fz.transform(small)
-    p95 = X.xs("api", level="entity")["latency_p95_1m"].iloc[1]
+    p95 = X.xs("api", level="entity")["latency_p95_5m"].iloc[1]
     edges = np.asarray(fz.spec_.latency_edges)
     assert p95 in edges and p95 >= 1000.0 and p95 < 1000.0 * (edges[1] / edges[0])
 
