@@ -1,0 +1,184 @@
+"""Tables in the canonical schema: CSV, JSON Lines and Parquet, whole or in chunks."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from errpredict.exceptions import DataFormatError
+from errpredict.io._canon import canonical
+from errpredict.io._files import open_text
+from errpredict.io._readlog import ReadLog
+from errpredict.io._schema import STRING_COLUMNS
+
+__all__ = ["read_table", "iter_table"]
+
+_SKIPPED = re.compile(r"Skipping line (\d+): (.*)")
+
+
+def _sep(path: Path) -> str:
+    name = path.name.lower().removesuffix(".gz")
+    return "\t" if name.endswith(".tsv") else ","
+
+
+def _empty(path: Path) -> DataFormatError:
+    return DataFormatError(f"{path}: the file is empty; expected a header and events")
+
+
+def _csv_dtypes(path: Path) -> dict[str, str]:
+    try:
+        header = pd.read_csv(path, sep=_sep(path), nrows=0).columns
+    except pd.errors.EmptyDataError:
+        raise _empty(path) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataFormatError(f"{path}: not a readable CSV file: {exc}") from None
+    return {c: "str" for c in header if str(c).strip() in STRING_COLUMNS}
+
+
+def _csv_chunks(path: Path, log: ReadLog, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    """Raw CSV chunks (C engine, so errors name the line); bad lines counted when skipping."""
+    options = dict(sep=_sep(path), engine="c", dtype=_csv_dtypes(path), low_memory=False,
+                   on_bad_lines="warn" if log.skip_bad_lines else "error")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            if chunk_rows is None:
+                yield pd.read_csv(path, **options)
+            else:
+                with pd.read_csv(path, chunksize=chunk_rows, **options) as reader:
+                    for chunk in reader:
+                        _count_skipped(path, caught, log)
+                        yield chunk
+            _count_skipped(path, caught, log)
+    except pd.errors.EmptyDataError:
+        raise _empty(path) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        raise DataFormatError(
+            f"{path}: not a readable CSV file: {detail}; fix the line, or pass "
+            "skip_bad_lines=True (--skip-bad-lines) to skip bad lines and count them"
+        ) from None
+
+
+def _count_skipped(path: Path, caught: list, log: ReadLog) -> None:
+    for w in caught:
+        for lineno, why in _SKIPPED.findall(str(w.message)):
+            log.skip("line", f"{path}: line {lineno}: {why}")
+    caught.clear()
+
+
+def _read_csv_fast(path: Path) -> pd.DataFrame | None:
+    try:
+        return pd.read_csv(path, sep=_sep(path), engine="pyarrow", dtype=_csv_dtypes(path))
+    except pd.errors.EmptyDataError:
+        raise _empty(path) from None
+    except Exception:  # the pyarrow engine does not say where; the C engine will
+        return None
+
+
+def _json_chunks(path: Path, log: ReadLog, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    columns = _json_keys(path) if chunk_rows is not None else None
+    rows: list[dict] = []
+    with open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                log.bad("line", f"{path}: line {lineno}: not valid JSON ({exc.msg} at column "
+                                f"{exc.colno}); expected one JSON object per line")
+                continue
+            if not isinstance(obj, dict):
+                log.bad("line", f"{path}: line {lineno}: expected a JSON object, got "
+                                f"{type(obj).__name__}")
+                continue
+            rows.append(obj)
+            if chunk_rows is not None and len(rows) >= chunk_rows:
+                yield pd.DataFrame.from_records(rows, columns=columns)
+                rows = []
+    if rows or chunk_rows is None:
+        yield pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _json_keys(path: Path) -> list[str]:
+    """Every key of a JSON Lines file, so that all chunks share one set of columns."""
+    keys: dict[str, None] = {}
+    with open_text(path) as fh:
+        for line in fh:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(obj, dict):
+                keys.update(dict.fromkeys(obj))
+    return list(keys)
+
+
+def _parquet_chunks(path: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    try:
+        if chunk_rows is None:
+            yield pd.read_parquet(path)
+            return
+        reader = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise DataFormatError(f"{path}: not a readable Parquet file ({exc})") from None
+    for batch in reader.iter_batches(batch_size=chunk_rows):
+        yield batch.to_pandas()
+
+
+def _raw_chunks(path: Path, fmt: str, log: ReadLog, chunk_rows: int | None):
+    if fmt == "csv":
+        if chunk_rows is None and not log.skip_bad_lines:
+            frame = _read_csv_fast(path)
+            if frame is not None:
+                return iter([frame])
+        return _csv_chunks(path, log, chunk_rows)
+    if fmt == "jsonl":
+        return _json_chunks(path, log, chunk_rows)
+    return _parquet_chunks(path, chunk_rows)
+
+
+def iter_table(
+    path: Path, fmt: str, log: ReadLog, chunk_rows: int | None
+) -> Iterator[pd.DataFrame]:
+    """Yield canonical, time-sorted chunks of a CSV, JSON Lines or Parquet file.
+
+    ``chunk_rows=None`` reads the whole file as one chunk. Error messages
+    name rows by their place in the whole file.
+    """
+    log.source_format = fmt
+    offset = 0
+    for raw in _raw_chunks(path, fmt, log, chunk_rows):
+        if len(raw.columns) == 0:
+            raise _empty(path)
+        if fmt == "csv" and not log.skipped_lines:
+
+            def row(i: int, base: int = offset) -> str:
+                return f"row {base + i} (line {base + i + 2})"
+
+        else:
+
+            def row(i: int, base: int = offset) -> str:
+                return f"row {base + i}"
+
+        if len(raw) == 0 and offset > 0:
+            continue
+        if len(raw) == 0 and log.skipped_lines:
+            raise DataFormatError(
+                f"{path}: no events left after skipping {log.skipped_lines} bad line(s); "
+                f"first: {log.first_error}"
+            )
+        yield canonical(raw, where=str(path), row=row)
+        offset += len(raw)
+
+
+def read_table(path: Path, fmt: str, log: ReadLog) -> pd.DataFrame:
+    """The whole file as one canonical table."""
+    return next(iter_table(path, fmt, log, None))
