@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.signal import lfilter
 
-from errpredict.datasets._gen_mechanisms import ERROR_KIND, Canvas, Plan
+from errpredict.datasets._gen_canvas import Canvas
+from errpredict.datasets._gen_mechanisms import ERROR_KIND, Plan
 from errpredict.datasets._gen_topology import Topology
 
 __all__ = ["traffic_profile", "make_canvas", "draw_events", "assemble", "METRICS"]
@@ -61,7 +62,7 @@ def traffic_profile(start: pd.Timestamp, minutes: int, rng: np.random.Generator)
     t = start + pd.to_timedelta(np.arange(minutes), unit="min")
     hour = np.asarray(t.hour + t.minute / 60.0, dtype=float)
     day = np.arange(minutes) // 1440
-    weekend = np.asarray(t.dayofweek >= 5)
+    weekend = np.asarray(t.day_of_week >= 5)
     daily = np.exp(rng.normal(0.0, 0.07, size=int(day.max()) + 1))[day]
     diurnal = ((1.0 - np.cos(2 * np.pi * (hour - 4.0) / 24.0)) / 2.0) ** 1.5
     return (0.2 + 0.8 * diurnal) * np.where(weekend, 0.65, 1.0) * daily

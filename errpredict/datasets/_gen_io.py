@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -69,23 +70,27 @@ def incidents_path(path: str | os.PathLike) -> Path:
     return path.with_name(f"{stem}.incidents.csv")
 
 
-def _iso(ts: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """UTC timestamps as ``2026-01-05T00:00:00.123Z`` strings, at the coarsest exact unit."""
-    ns = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False)
+def _iso(ns: np.ndarray) -> pa.Array:
+    """UTC epoch nanoseconds as ``2026-01-05T00:00:00.123Z``, at the coarsest exact unit."""
     unit = "ms" if not (ns % 1_000_000).any() else ("us" if not (ns % 1_000).any() else "ns")
-    text = pc.cast(pc.cast(ts, pa.timestamp(unit)), pa.string())
+    scale = {"ms": 1_000_000, "us": 1_000, "ns": 1}[unit]
+    text = pc.cast(pa.array(ns // scale, type=pa.timestamp(unit)), pa.string())
     text = pc.replace_substring(text, " ", "T", max_replacements=1)
     return pc.binary_join_element_wise(text, "Z", "")
+
+
+def _arrow_column(col: pd.Series) -> pa.Array:
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        return _iso(col.dt.tz_convert("UTC").dt.as_unit("ns").to_numpy(
+            dtype="datetime64[ns]").view("int64"))
+    return pa.array(col, from_pandas=True)
 
 
 def write_events_csv(events: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write the canonical event table as CSV, fast (ISO-8601 UTC times, empty = missing)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(events, preserve_index=False)
-    if "timestamp" in table.column_names:
-        i = table.column_names.index("timestamp")
-        table = table.set_column(i, "timestamp", _iso(table.column(i)))
+    table = pa.table({str(name): _arrow_column(events[name]) for name in events.columns})
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     options = pa_csv.WriteOptions(delimiter=sep, quoting_style="needed")
     pa_csv.write_csv(table, str(path), write_options=options)

@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from errpredict.datasets._gen_canvas import Canvas, paint_errors, paint_precursor
 from errpredict.datasets._gen_mechanisms import (
     BASE_WEIGHTS,
     DRIFT_ADDED,
     DRIFT_REMOVED,
     NEAR_MISS_SHARE,
     SAMPLERS,
-    Canvas,
     Plan,
     cascade_caller,
-    paint_errors,
-    paint_precursor,
 )
 from errpredict.datasets._gen_topology import Topology
 
