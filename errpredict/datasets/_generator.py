@@ -122,8 +122,8 @@ class GeneratorConfig:
             return ConfigError(f"The {name!r} parameter of generate_history must be {expected}. "
                                f"Got {getattr(self, name)!r} instead.")
 
-        if not _is_number(self.days) or not 0 < self.days <= 3650:
-            raise bad("days", "a number of days in (0, 3650]")
+        if not _is_number(self.days) or not 1 / 1440 <= self.days <= 3650:
+            raise bad("days", "a number of days from 1/1440 (one minute) to 3650")
         if not _is_int(self.services) or not 1 <= self.services <= _MAX_SERVICES:
             raise bad("services", f"an int in [1, {_MAX_SERVICES}]")
         if not _is_int(self.seed) or self.seed < 0:
@@ -204,12 +204,14 @@ class GeneratedHistory:
 
     def summary(self) -> str:
         """One line: events, errors, services, days, incidents and the positive rate."""
-        ev = self.events
-        return (f"{len(ev):,} events ({int(ev['is_error'].sum()):,} errors) on "
-                f"{self.config.services} services over {self.config.days:g} days, "
-                f"{self.incidents['incident_id'].nunique()} incidents "
-                f"({len(self.incidents)} service rows), "
-                f"{self.positive_rate():.1%} positive service-minutes (>= 5 errors in 10 min)")
+        ev, cfg = self.events, self.config
+        rate = self.positive_rate()
+        positive = ("positive rate n/a (shorter than the 10 min horizon)" if np.isnan(rate)
+                    else f"{rate:.1%} positive service-minutes (>= 5 errors in the next 10 min)")
+        return (f"{len(ev):,} events ({int(ev['is_error'].sum()):,} errors) from "
+                f"{cfg.services} service{'s' if cfg.services != 1 else ''} over "
+                f"{cfg.days:g} days, {self.incidents['incident_id'].nunique()} incidents "
+                f"({len(self.incidents)} service rows), {positive}")
 
 
 def positive_rate(
@@ -274,8 +276,9 @@ def generate_history(
         ``disk_fill`` incidents appear; None for no drift.
     rate
         Requests per service per minute at the weekday peak (services differ
-        around it). The default gives about 0.8 million events for 8
-        services over 7 days, a fifth of them metric snapshots.
+        around it). The default gives about 0.75 million events for 8
+        services over 7 days, a fifth of them metric snapshots; 20 gives
+        about one million.
     incident_rate
         Root incidents per service per day (before overlaps are dropped).
         The default makes about 6% of (service, minute) decision points

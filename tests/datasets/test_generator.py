@@ -337,7 +337,7 @@ def test_write_history_rejects_unknown_extension(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"days": 0}, "'days' parameter of generate_history must be a number of days"),
+        ({"days": 0}, "'days' parameter of generate_history must be a number of days from"),
         ({"services": 0}, r"'services' parameter .* an int in \[1, 99\]. Got 0 instead"),
         ({"services": 2.5}, "'services' parameter"),
         ({"seed": -1}, "'seed' parameter"),
