@@ -69,11 +69,11 @@ def error_times(
     ts = ns_column(events["timestamp"], where=where)
     mask = events["is_error"].to_numpy(dtype=bool, na_value=False)
     if error_types is not None:
-        mask &= events["error_type"].isin(list(error_types)).to_numpy()
+        mask = mask & events["error_type"].isin(list(error_types)).to_numpy()
     if min_severity is not None:
-        mask &= events["severity"].to_numpy(dtype="int64", na_value=0) >= int(min_severity)
+        mask = mask & (events["severity"].to_numpy(dtype="int64", na_value=0) >= int(min_severity))
     ent = events[entity].to_numpy(dtype=object)
-    mask &= ~pd.isna(ent)
+    mask = mask & ~pd.isna(ent)
     return ent[mask].astype(str), ts[mask], int(ts.max())
 
 

@@ -32,7 +32,7 @@ from errpredict.feedback._store import (
     Store,
     default_outcome_id,
 )
-from errpredict.feedback._values import hash_features, json_dumps, ns_column, to_ns
+from errpredict.feedback._values import hash_features, json_dumps, new_ids, ns_column, to_ns
 
 __all__ = ["FeedbackProcessor"]
 
@@ -218,15 +218,18 @@ class FeedbackProcessor:
             bad |= (risk < 0) | (risk > 1)
         if bad.any():
             i = int(np.argmax(bad))
+            value = frame["risk"].iloc[i]
+            value = value.item() if isinstance(value, np.generic) else value
             raise SchemaError(
-                f"{where}: column 'risk' row {i}: {frame['risk'].iloc[i]!r}; a {kind!r} "
+                f"{where}: column 'risk' row {i}: {value!r}; a {kind!r} "
                 "prediction needs a probability in [0, 1]"
             )
         if "prediction_id" in frame.columns:
             given = frame["prediction_id"].to_numpy(dtype=object)
-            ids = [uuid.uuid4().hex if pd.isna(v) else str(v) for v in given]
+            fresh = iter(new_ids(int(pd.isna(given).sum())))
+            ids = [next(fresh) if pd.isna(v) else str(v) for v in given]
         else:
-            ids = [uuid.uuid4().hex for _ in range(n)]
+            ids = new_ids(n)
         if "features_hash" in frame.columns:
             hashes = [None if pd.isna(v) else str(v) for v in frame["features_hash"]]
         else:

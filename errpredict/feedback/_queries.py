@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,19 +80,25 @@ def read_prediction(store: Store, prediction_id: str) -> dict[str, Any]:
             f"get_prediction: unknown prediction_id {prediction_id!r}; check the id that "
             "record_prediction returned"
         )
-    record = frame.iloc[0].to_dict()
-    record["label"] = None if pd.isna(record["label"]) else bool(record["label"])
-    if pd.isna(record["label_source"]):
-        record["label_source"] = None
+    record = _plain(frame.iloc[0].to_dict())
     outs = outcome_frame(
         store.query(f"{_OUTCOME_SQL} WHERE o.prediction_id = ? ORDER BY o.rowid", (prediction_id,))
     )
     keep = ["outcome_id", "label", "outcome", "source", "observed_at", "recorded_at"]
-    record["outcomes"] = [
-        {**r, "label": None if pd.isna(r["label"]) else bool(r["label"])}
-        for r in outs[keep].to_dict("records")
-    ]
+    record["outcomes"] = [_plain(r) for r in outs[keep].to_dict("records")]
     return record
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    """Missing values as ``None`` and labels as ``bool``, for a record handed to a caller."""
+    out = {}
+    for key, value in record.items():
+        if value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+            value = None
+        elif key == "label" and value is not None:
+            value = bool(value)
+        out[key] = value
+    return out
 
 
 def read_counts(store: Store) -> dict[str, Any]:

@@ -16,9 +16,9 @@ every commit, which survives power loss at the cost of one fsync per commit.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +39,6 @@ SCHEMA_VERSION = 1
 
 #: Where an outcome came from: a report (``explicit``) or later events (``implicit``).
 SOURCES = ("explicit", "implicit")
-_OUTCOME_NAMESPACE = uuid.UUID("6f1c2a52-4be4-4a53-9d0f-2d6c1f0e8a11")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -77,6 +76,7 @@ CREATE INDEX IF NOT EXISTS outcomes_by_prediction ON outcomes (prediction_id);
 """
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
+_CACHE_KIB = 65536  # page cache per connection, grown on demand: bulk writes stay in memory
 
 INSERT_PREDICTION = (
     "INSERT OR IGNORE INTO predictions (id, kind, model_version, entity, ts_ns, features_hash, "
@@ -99,6 +99,8 @@ SET_LABEL = {
 def default_outcome_id(prediction_id: str, source: str = "explicit") -> str:
     """The outcome id used when none is given: one outcome per prediction and source.
 
+    32 hex digits of the BLAKE2b hash of the prediction id and the source.
+
     Examples
     --------
     >>> default_outcome_id("p1") == default_outcome_id("p1", "explicit")
@@ -106,7 +108,8 @@ def default_outcome_id(prediction_id: str, source: str = "explicit") -> str:
     >>> default_outcome_id("p1") == default_outcome_id("p1", "implicit")
     False
     """
-    return uuid.uuid5(_OUTCOME_NAMESPACE, f"{prediction_id}\x1f{source}").hex
+    key = f"errpredict-outcome\x1f{prediction_id}\x1f{source}".encode()
+    return hashlib.blake2b(key, digest_size=16).hexdigest()
 
 
 class Store:
@@ -149,6 +152,7 @@ class Store:
         assert conn is not None
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={sync}")
+        conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _SCHEMA.split(";"):
