@@ -319,7 +319,7 @@ def to_canonical(
         else:
             result[c] = col
     if sort:
-        ts = result["timestamp"].to_numpy()
+        ts = result["timestamp"].to_numpy(dtype="datetime64[ns]")
         if len(ts) > 1 and not (ts[1:] >= ts[:-1]).all():
             result = result.iloc[np.argsort(ts, kind="stable")].reset_index(drop=True)
     return result
