@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from collections.abc import Sequence
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from errpredict.exceptions import ConfigError, FeedbackError, SchemaError
+from errpredict.exceptions import ConfigError, FeedbackError
 from errpredict.feedback._labels import error_times, store_matured_labels
 from errpredict.feedback._queries import (
     read_counts,
@@ -32,30 +30,10 @@ from errpredict.feedback._store import (
     Store,
     default_outcome_id,
 )
-from errpredict.feedback._values import hash_features, json_dumps, new_ids, ns_column, to_ns
+from errpredict.feedback._validate import check_risk, prediction_rows, text
+from errpredict.feedback._values import hash_features, json_dumps, to_ns
 
 __all__ = ["FeedbackProcessor"]
-
-
-def _text(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise FeedbackError(f"argument {name!r}: got {value!r}; expected a non-empty string")
-    return value
-
-
-def _check_risk(risk: Any, kind: str) -> float | None:
-    if risk is None and kind != "risk":
-        return None
-    try:
-        value = float(risk)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not math.isfinite(value) or (kind == "risk" and not 0.0 <= value <= 1.0):
-        expected = "a probability in [0, 1]" if kind == "risk" else "a finite number or None"
-        raise FeedbackError(
-            f"argument 'risk': got {risk!r}; a {kind!r} prediction needs {expected}"
-        )
-    return value
 
 
 class FeedbackProcessor:
@@ -155,22 +133,40 @@ class FeedbackProcessor:
     ) -> str:
         """Store one prediction and return its id.
 
-        ``features`` (a dict or an array) is stored as its SHA-256 hash
-        (:func:`hash_features`), ``payload`` as JSON. Recording the same
-        ``prediction_id`` again stores nothing and returns the id: the first
-        record wins.
+        Parameters
+        ----------
+        entity
+            What the prediction is about (a service, a host, a drive).
+        timestamp
+            Decision time: a ``Timestamp``, a ``datetime`` (naive = UTC), an
+            ISO-8601 string or epoch s/ms/us/ns; stored as UTC nanoseconds.
+        risk
+            Probability of the target for ``kind="risk"``; any finite number
+            or ``None`` for other kinds.
+        model_version
+            The version of the model that made it.
+        features
+            The feature vector (a dict or an array), stored as its SHA-256
+            hash (:func:`hash_features`) to trace which inputs were seen.
+        kind
+            ``"risk"`` (an alarm, labelled by :meth:`label_matured`) or any
+            other name such as ``"recommendation"``.
+        prediction_id
+            Makes recording idempotent; a random ``uuid4().hex`` by default.
+            Recording an id again stores nothing and returns it (the first
+            record wins).
+        payload
+            Anything else to keep with it, stored as JSON.
         """
-        kind = _text(kind, "kind")
+        kind = text(kind, "kind")
         row = (
-            _text(prediction_id, "prediction_id")
-            if prediction_id is not None
-            else uuid.uuid4().hex,
+            text(prediction_id, "prediction_id") if prediction_id is not None else uuid.uuid4().hex,
             kind,
-            _text(model_version, "model_version"),
-            _text(entity, "entity"),
+            text(model_version, "model_version"),
+            text(entity, "entity"),
             to_ns(timestamp, name="timestamp"),
             hash_features(features),
-            _check_risk(risk, kind),
+            check_risk(risk, kind),
             json_dumps(payload, name="payload"),
             time.time_ns(),
         )
@@ -192,60 +188,11 @@ class FeedbackProcessor:
         model_version, kind
             The same for every row.
         """
-        where = "record_predictions frame"
-        kind = _text(kind, "kind")
-        model_version = _text(model_version, "model_version")
-        if not isinstance(frame, pd.DataFrame):
-            raise SchemaError(f"{where}: expected a pandas DataFrame, got {type(frame).__name__}")
-        missing = [c for c in ("entity", "timestamp", "risk") if c not in frame.columns]
-        if missing:
-            raise SchemaError(
-                f"{where}: missing column {missing[0]!r}; the columns are "
-                f"{sorted(map(str, frame.columns))[:12]}; expected entity, timestamp, risk "
-                "(and optionally prediction_id, features_hash)"
-            )
-        n = len(frame)
-        if n == 0:
-            return []
-        entity = frame["entity"]
-        bad = entity.isna().to_numpy()
-        if bad.any():
-            raise SchemaError(f"{where}: column 'entity' row {int(np.argmax(bad))}: missing value")
-        ts = ns_column(frame["timestamp"], where=where)
-        risk = pd.to_numeric(frame["risk"], errors="coerce").to_numpy(dtype="float64")
-        bad = ~np.isfinite(risk)
-        if kind == "risk":
-            bad |= (risk < 0) | (risk > 1)
-        if bad.any():
-            i = int(np.argmax(bad))
-            value = frame["risk"].iloc[i]
-            value = value.item() if isinstance(value, np.generic) else value
-            raise SchemaError(
-                f"{where}: column 'risk' row {i}: {value!r}; a {kind!r} "
-                "prediction needs a probability in [0, 1]"
-            )
-        if "prediction_id" in frame.columns:
-            given = frame["prediction_id"].to_numpy(dtype=object)
-            fresh = iter(new_ids(int(pd.isna(given).sum())))
-            ids = [next(fresh) if pd.isna(v) else str(v) for v in given]
-        else:
-            ids = new_ids(n)
-        if "features_hash" in frame.columns:
-            hashes = [None if pd.isna(v) else str(v) for v in frame["features_hash"]]
-        else:
-            hashes = repeat(None)
-        rows = zip(
-            ids,
-            repeat(kind),
-            repeat(model_version),
-            entity.astype(str).tolist(),
-            ts.tolist(),
-            hashes,
-            risk.tolist(),
-            repeat(None),
-            repeat(time.time_ns()),
-            strict=False,
+        rows, ids = prediction_rows(
+            frame, model_version=text(model_version, "model_version"), kind=text(kind, "kind")
         )
+        if not ids:
+            return []
         with self._store.write() as cur:
             cur.executemany(INSERT_PREDICTION, rows)
         return ids
@@ -283,8 +230,14 @@ class FeedbackProcessor:
         FeedbackError
             The prediction id is unknown, neither ``label`` nor ``outcome`` is
             given, or ``outcome_id`` already belongs to another prediction.
+
+        Notes
+        -----
+        A duplicate is ignored whatever it holds: to correct a report,
+        record it again under a new ``outcome_id`` (the latest explicit label
+        becomes the prediction's label).
         """
-        prediction_id = _text(prediction_id, "prediction_id")
+        prediction_id = text(prediction_id, "prediction_id")
         if source not in SOURCES:
             raise FeedbackError(f"argument 'source': got {source!r}; expected one of {SOURCES}")
         if label is None and outcome is None:
@@ -296,7 +249,7 @@ class FeedbackProcessor:
             raise FeedbackError(f"argument 'label': got {label!r}; expected True, False or None")
         if label is not None and label not in (0, 1):
             raise FeedbackError(f"argument 'label': got {label!r}; expected True, False or None")
-        oid = _text(outcome_id, "outcome_id") if outcome_id is not None else None
+        oid = text(outcome_id, "outcome_id") if outcome_id is not None else None
         oid = oid or default_outcome_id(prediction_id, source)
         row = (
             oid,
