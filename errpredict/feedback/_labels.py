@@ -66,6 +66,11 @@ def error_times(
         )
     if len(events) == 0:
         return np.array([], dtype=object), np.array([], dtype="int64"), None
+    if not pd.api.types.is_bool_dtype(events["is_error"]):
+        raise SchemaError(
+            f"{where}: column 'is_error' has dtype {events['is_error'].dtype}; expected booleans; "
+            "pass the events through errpredict.io.to_canonical first"
+        )
     ts = ns_column(events["timestamp"], where=where)
     mask = events["is_error"].to_numpy(dtype=bool, na_value=False)
     if error_types is not None:

@@ -5,9 +5,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from errpredict.exceptions import ConfigError, SchemaError
 from errpredict.feedback import FeedbackProcessor
+from errpredict.feedback._labels import errors_in_horizon
 from errpredict.io import to_canonical
 
 DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
@@ -154,6 +157,10 @@ def test_label_matured_rejects_bad_arguments():
             fp.label_matured(events, horizon="10min", min_errors=1, entity="node")
         with pytest.raises(SchemaError, match="missing column 'is_error'"):
             fp.label_matured(events.drop(columns="is_error"), horizon="10min", min_errors=1)
+        with pytest.raises(SchemaError, match="'is_error' has dtype"):
+            fp.label_matured(
+                events.assign(is_error=events["is_error"].map(str)), horizon="10min", min_errors=1
+            )
         assert fp.label_matured(events.iloc[:0], horizon="10min", min_errors=1) == 0
         assert fp.counts()["outcomes"] == 0
 
@@ -189,3 +196,21 @@ def test_backblaze_drive_failures_label_daily_predictions():
     assert labels.loc[pred.loc[matured, "prediction_id"]].tolist() == expected
     assert sum(expected) == 694
     assert metrics["n"] == 3972 and metrics["positives"] == 694
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    preds=st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 50)), max_size=30),
+    errs=st.lists(st.tuples(st.sampled_from("abd"), st.integers(0, 60)), max_size=40),
+    horizon=st.integers(1, 20),
+)
+def test_window_counts_match_a_plain_loop(preds, errs, horizon):
+    counts = errors_in_horizon(
+        np.array([e for e, _ in preds], dtype=object),
+        np.array([t for _, t in preds], dtype="int64"),
+        np.array([e for e, _ in errs], dtype=object).astype(str),
+        np.array([t for _, t in errs], dtype="int64"),
+        horizon,
+    )
+    expected = [sum(pe == ee and pt < et <= pt + horizon for ee, et in errs) for pe, pt in preds]
+    assert counts.tolist() == expected
