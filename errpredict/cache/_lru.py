@@ -179,7 +179,10 @@ class PredictionCache:
         """Drop every entry (``None``) or those of one model version; return how many.
 
         Call it when the serving model is swapped, so that no answer from the
-        old model outlives the swap.
+        old model outlives the swap. Keys carry the model version, so a new
+        version never reads an old version's entry even if a request still in
+        flight on the old model stores one after the swap; such an entry only
+        takes room until it expires or is evicted.
         """
         with self._lock:
             if model_version is None:
