@@ -25,6 +25,8 @@ SkipOpt = Annotated[bool, typer.Option("--skip-bad-lines",
                                        help="Skip malformed lines and report how many.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
 ModelOpt = Annotated[str, typer.Option("--model", help="Bundle directory or models:/NAME@ALIAS.")]
+NoTrackOpt = Annotated[bool, typer.Option("--no-tracking", help="Do not log an MLflow run.")]
+ExperimentOpt = Annotated[str, typer.Option("--experiment", help="MLflow experiment name.")]
 
 
 def _entity(events, entity: str | None) -> str:
@@ -40,16 +42,17 @@ def generate(
     drift_at: Annotated[float | None, typer.Option(
         "--drift-at", help="Day when a new incident mechanism starts and an old one stops.")
     ] = None,
+    rate: Annotated[float, typer.Option(help="Requests per service per minute at peak.")] = 14.0,
+    incident_rate: Annotated[float, typer.Option(
+        "--incident-rate", help="Root incidents per service per day.")] = 3.0,
 ) -> None:
     """Generate a synthetic error history (and its ground-truth incidents beside it)."""
     from errpredict.datasets import generate_history, write_history
 
-    hist = generate_history(days=days, services=services, seed=seed, drift_at=drift_at)
+    hist = generate_history(days=days, services=services, seed=seed, drift_at=drift_at,
+                            rate=rate, incident_rate=incident_rate)
     events_path, incidents_path = write_history(hist, out)
-    ev = hist.events
-    say(f"wrote {len(ev):,} events ({int(ev['is_error'].sum()):,} errors, "
-        f"{ev['service'].nunique()} services, {days:g} days) to {events_path}; "
-        f"{len(hist.incidents)} incidents to {incidents_path}")
+    say(f"wrote {events_path} and {incidents_path}: {hist.summary()}")
 
 
 @app.command()
@@ -65,6 +68,11 @@ def train(
     model: Annotated[str, typer.Option(help="hgb or logreg.")] = "hgb",
     target_precision: Annotated[float | None, typer.Option(
         "--target-precision", help="Choose the threshold for this validation precision.")] = None,
+    register: Annotated[str | None, typer.Option(
+        "--register", help="Register the model under this name in the MLflow registry.")
+    ] = None,
+    no_tracking: NoTrackOpt = False,
+    experiment: ExperimentOpt = "errpredict",
     fmt: FormatOpt = "auto",
     skip_bad_lines: SkipOpt = False,
     as_json: JsonOpt = False,
@@ -79,14 +87,27 @@ def train(
                         min_errors=min_errors, model=model, target_precision=target_precision,
                         source=str(data), progress=step_done)
         m.save(out)
+        run = None
+        if not no_tracking:
+            step_done("track")
+            run = _tracking().log_training_run(m, bundle_dir=out, experiment=experiment,
+                                               register=register, events_path=str(data))
     result = {"model": str(out), "model_id": m.version, "entity": m.entity,
               "threshold": m.threshold, "data": m.metadata["data"],
               "training": m.metadata["training"], "validation": m.metadata["validation"]}
+    if run is not None:
+        result["mlflow"] = run.to_dict() if hasattr(run, "to_dict") else vars(run)
     if as_json:
         emit_json(result)
         return
     _print_metrics(f"trained {m.metadata['model']} on {m.metadata['data']['rows']:,} events; "
                    f"saved to {out}", m.metadata["validation"], "validation (last 20% of time)")
+
+
+def _tracking():
+    from errpredict import tracking
+
+    return tracking
 
 
 def _print_metrics(title: str, res: dict, caption: str) -> None:
@@ -111,6 +132,8 @@ def _print_metrics(title: str, res: dict, caption: str) -> None:
 def evaluate(
     model: ModelOpt,
     data: DataOpt,
+    no_tracking: NoTrackOpt = False,
+    experiment: ExperimentOpt = "errpredict",
     fmt: FormatOpt = "auto",
     skip_bad_lines: SkipOpt = False,
     as_json: JsonOpt = False,
@@ -122,6 +145,10 @@ def evaluate(
     events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
     res = m.evaluate(events)
     res = {**res, "model_id": m.version}
+    if not no_tracking:
+        run = _tracking().log_evaluation_run(m, res, events_path=str(data),
+                                             experiment=experiment)
+        res["mlflow_run_id"] = getattr(run, "run_id", None)
     if as_json:
         emit_json(res)
         return
