@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -77,7 +78,10 @@ class IngestSummary:
 def _table(chunk: pd.DataFrame, schema: pa.Schema | None) -> pa.Table:
     chunk = chunk.copy(deep=False)
     chunk.attrs = {}
-    table = pa.Table.from_pandas(chunk, preserve_index=False)
+    with warnings.catch_warnings():
+        # pyarrow reads tz-aware columns through Series.values, which pandas 3.1 deprecates
+        warnings.simplefilter("ignore", getattr(pd.errors, "Pandas4Warning", FutureWarning))
+        table = pa.Table.from_pandas(chunk, preserve_index=False)
     if schema is None or table.schema.equals(schema):
         return table
     extra = [n for n in table.column_names if n not in schema.names]

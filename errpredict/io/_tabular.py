@@ -45,17 +45,23 @@ def _csv_chunks(path: Path, log: ReadLog, chunk_rows: int | None) -> Iterator[pd
     """Raw CSV chunks (C engine, so errors name the line); bad lines counted when skipping."""
     options = dict(sep=_sep(path), engine="c", dtype=_csv_dtypes(path), low_memory=False,
                    on_bad_lines="warn" if log.skip_bad_lines else "error")
+    if chunk_rows is None:
+        yield _csv_step(path, log, lambda: pd.read_csv(path, **options))
+        return
+    with pd.read_csv(path, chunksize=chunk_rows, **options) as reader:
+        while True:
+            chunk = _csv_step(path, log, lambda: next(reader, None))
+            if chunk is None:
+                return
+            yield chunk
+
+
+def _csv_step(path: Path, log: ReadLog, read):
+    """Run one read, turning parser errors into DataFormatError and counting skipped lines."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
-            if chunk_rows is None:
-                yield pd.read_csv(path, **options)
-            else:
-                with pd.read_csv(path, chunksize=chunk_rows, **options) as reader:
-                    for chunk in reader:
-                        _count_skipped(path, caught, log)
-                        yield chunk
-            _count_skipped(path, caught, log)
+            frame = read()
     except pd.errors.EmptyDataError:
         raise _empty(path) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -64,13 +70,10 @@ def _csv_chunks(path: Path, log: ReadLog, chunk_rows: int | None) -> Iterator[pd
             f"{path}: not a readable CSV file: {detail}; fix the line, or pass "
             "skip_bad_lines=True (--skip-bad-lines) to skip bad lines and count them"
         ) from None
-
-
-def _count_skipped(path: Path, caught: list, log: ReadLog) -> None:
     for w in caught:
         for lineno, why in _SKIPPED.findall(str(w.message)):
             log.skip("line", f"{path}: line {lineno}: {why}")
-    caught.clear()
+    return frame
 
 
 def _read_csv_fast(path: Path) -> pd.DataFrame | None:
