@@ -200,13 +200,15 @@ class ErrorHistoryFeaturizer(TransformerMixin, BaseEstimator):
         del counts
         last_err = np.maximum.accumulate(bk.last_error, axis=1)
         last_warn = np.maximum.accumulate(bk.last_warning, axis=1)
-        out = np.empty((n_b, n_e, self.n_features_out_), dtype=np.float64)
+        # feature-major: every feature is one contiguous block, and the (T * E, F) result
+        # is its Fortran-ordered transpose (what the tree models bin column by column)
+        out = np.empty((self.n_features_out_, n_b, n_e), dtype=np.float64)
         rows = max(1, _CELLS_PER_CHUNK // max(n_b, 1))
         for lo in range(0, n_e, rows):
             sl = slice(lo, min(lo + rows, n_e))
             sums = K.window_sums(K.prefix_sums(bk, rows=sl), spec)
-            K.assemble(sums, last_err[sl], last_warn[sl], t_ns, spec, ctx, out=out[:, sl, :])
-        return out.reshape(n_b * n_e, -1)
+            K.assemble(sums, last_err[sl], last_warn[sl], t_ns, spec, ctx, out=out[:, :, sl])
+        return out.reshape(self.n_features_out_, n_b * n_e).T
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Feature frame indexed by ``(timestamp, entity)``, one row per grid cell."""

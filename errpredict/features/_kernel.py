@@ -94,16 +94,17 @@ def event_arrays(
     sev = events["severity"].to_numpy() if "severity" in events else np.zeros(n, dtype=np.int8)
     is_warning = (sev >= WARN_LO) & (sev <= WARN_HI)
     k = len(spec.error_types)
-    if "error_type" in events and k:
-        codes = pd.Index(list(spec.error_types)).get_indexer(events["error_type"])
-        etype = np.where(codes < 0, k, codes).astype(np.int64)
-    else:
-        etype = np.full(n, k, dtype=np.int64)
+    etype = np.full(n, k, dtype=np.int64)
+    if "error_type" in events and k and is_error.any():
+        # only errors are counted by type: look up their types alone
+        codes = pd.Index(list(spec.error_types)).get_indexer(
+            events["error_type"].to_numpy()[is_error])
+        etype[is_error] = np.where(codes < 0, k, codes)
     if "duration_ms" in events:
         lat = events["duration_ms"].to_numpy(dtype="float64", na_value=np.nan)
         has = ~np.isnan(lat)
         lbin = np.full(n, -1, dtype=np.int64)
-        lbin[has] = np.searchsorted(np.asarray(spec.latency_edges), lat[has], side="left")
+        lbin[has] = latency_bins(lat[has], spec.latency_edges)
     else:
         lat = np.full(n, np.nan)
         lbin = np.full(n, -1, dtype=np.int64)
@@ -114,6 +115,28 @@ def event_arrays(
     metrics = np.stack(cols, axis=1) if cols else np.empty((n, 0))
     return EventArrays(ts, entity_codes.astype(np.int64), bucket.astype(np.int64), is_error,
                        is_warning, etype, lbin, lat, metrics)
+
+
+def latency_bins(lat: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
+    """Histogram bin of each latency: bin ``i`` holds ``(edges[i-1], edges[i]]``.
+
+    The edges are geometric, so the bin is found with one logarithm rather than a
+    binary search; the result is then nudged by one where rounding put a value
+    across an edge, which makes it exactly ``searchsorted(edges, lat, "left")``.
+    """
+    e = np.asarray(edges, dtype=np.float64)
+    if e.size < 2:
+        return np.searchsorted(e, lat, side="left")
+    ratio = np.log(e[-1] / e[0]) / (e.size - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        guess = np.ceil(np.log(np.maximum(lat, 1e-300) / e[0]) / ratio)
+    idx = np.clip(np.nan_to_num(guess, nan=0.0), 0, e.size).astype(np.int64)
+    # exact: bin i needs e[i-1] < lat <= e[i]
+    up = np.minimum(idx, e.size - 1)
+    idx = np.where((idx < e.size) & (lat > e[up]), idx + 1, idx)
+    lo = np.maximum(idx - 1, 0)
+    idx = np.where((idx > 0) & (lat <= e[lo]), idx - 1, idx)
+    return idx
 
 
 @dataclass
@@ -225,8 +248,11 @@ def window_sums(prefix: dict[str, np.ndarray], spec: KernelSpec, *, last_only: b
                 lo = p[:, -1 - w] if p.shape[1] > w else np.zeros_like(p[:, 0])
                 out[name, w] = (p[:, -1] - lo)[:, None]
             else:
-                ends = np.arange(1, n_end + 1)
-                out[name, w] = p[:, 1:] - p[:, np.maximum(ends - w, 0)]
+                res = np.empty_like(p[:, 1:])
+                k = min(w, n_end)
+                res[:, :k] = p[:, 1 : k + 1]
+                np.subtract(p[:, w + 1 :], p[:, 1 : n_end + 1 - w], out=res[:, k:])
+                out[name, w] = res
     return out
 
 
@@ -237,8 +263,8 @@ def _ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
 
 
 def _quantile_from_hist(hist: np.ndarray, edges: np.ndarray, q: float) -> np.ndarray:
-    n = hist.sum(axis=-1)
-    cum = np.cumsum(hist, axis=-1)
+    cum = np.cumsum(hist, axis=-1, dtype=hist.dtype)
+    n = cum[..., -1]
     need = np.ceil(q * n)
     idx = np.argmax(cum >= np.maximum(need, 1)[..., None], axis=-1)
     reps = np.concatenate([edges, [edges[-1] * 2.0 if len(edges) else 1.0]])
@@ -313,6 +339,9 @@ def assemble(
 ) -> np.ndarray:
     """Feature tensor ``(T, E, F)`` from window sums, elementwise in time.
 
+    It is written into ``out`` when given, a ``(F, T, E)`` array (feature-major, so
+    that each feature is one contiguous block), and returned as a ``(T, E, F)`` view.
+
     ``last_error``/``last_warning`` are the forward-filled times of the last
     error and warning at each bucket (``NO_TIME`` when none), ``t_ns`` the
     decision times ``(T,)``, ``ctx`` the system-wide context (which may have
@@ -360,7 +389,7 @@ def assemble(
                  for w in ws]
         cols += means + [means[0] - means[-1]]
     if out is None:
-        out = np.empty((t, e, len(cols)), dtype=np.float64)
+        out = np.empty((len(cols), t, e), dtype=np.float64)
     for i, c in enumerate(cols):
-        out[:, :, i] = np.asarray(c).T
-    return out
+        out[i] = np.asarray(c).T
+    return out.transpose(1, 2, 0)
