@@ -166,7 +166,7 @@ def iter_documents(path: Path, log: ReadLog) -> Iterator[tuple[str, object]]:
             if not line.strip():
                 continue
             try:
-                doc = json.loads(line)
+                doc = json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
                 if not seen_first and _multiline_start(line, exc):
                     whole = True
@@ -183,6 +183,9 @@ def iter_documents(path: Path, log: ReadLog) -> Iterator[tuple[str, object]]:
         try:
             doc = json.load(fh)
         except json.JSONDecodeError as exc:
+            if _later_lines_parse(path):  # JSON lines whose first line is cut short
+                yield from _lines_after_first(path, log)
+                return
             raise DataFormatError(
                 f"{path}: line {exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno}); "
                 "expected an OTLP/JSON request body, or one request per line"
@@ -192,3 +195,35 @@ def iter_documents(path: Path, log: ReadLog) -> Iterator[tuple[str, object]]:
             yield f"body[{i}]", item
     else:
         yield "body", doc
+
+
+def _later_lines_parse(path: Path, probe: int = 3) -> bool:
+    """Whether the first non-blank lines after the first each parse as JSON on their own."""
+    seen = 0
+    with open_text(path) as fh:
+        lines = (line for line in fh if line.strip())
+        next(lines, None)
+        for line in lines:
+            try:
+                json.loads(line.rstrip("\r\n"))
+            except json.JSONDecodeError:
+                return False
+            seen += 1
+            if seen == probe:
+                break
+    return seen > 0
+
+
+def _lines_after_first(path: Path, log: ReadLog) -> Iterator[tuple[str, object]]:
+    """Line mode for a JSON Lines file whose first non-blank line is malformed."""
+    with open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line.rstrip("\r\n"))
+            except json.JSONDecodeError as exc:
+                log.bad("line", f"{path}: line {lineno}: not valid JSON ({exc.msg} at column "
+                                f"{exc.colno}); expected one OTLP/JSON request per line")
+                continue
+            yield f"line {lineno}", doc

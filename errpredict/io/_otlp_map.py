@@ -114,24 +114,30 @@ class EventColumns:
 
     def __init__(self, metric_attributes: Iterable[str] = DEFAULT_METRIC_ATTRIBUTES) -> None:
         self.metric_attributes = tuple(dict.fromkeys(metric_attributes))
+        self._targets = {k: k for k in self.metric_attributes}
+        for alias, target in _ALIASES.items():
+            if target in self._targets:
+                self._targets.setdefault(alias, target)
         self.clear()
 
     def clear(self) -> None:
         for name in self._NAMES:
             setattr(self, name, [])
-        self.metrics: dict[str, list] = {k: [] for k in self.metric_attributes}
+        # sparse: most events carry few of the metric attributes
+        self.metrics: dict[str, dict[int, float]] = {k: {} for k in self.metric_attributes}
 
     def __len__(self) -> int:
         return len(self.ts)
 
     def _metrics(self, attrs: Mapping[str, object]) -> None:
-        for key, column in self.metrics.items():
-            value = attrs.get(key)
-            if value is None:
-                for alias, target in _ALIASES.items():
-                    if target == key and alias in attrs:
-                        value = attrs[alias]
-            column.append(_number(value))
+        row = len(self.ts)
+        for key, value in attrs.items():
+            target = self._targets.get(key)
+            if target is None:
+                continue
+            number = _number(value)
+            if number is not None and (key == target or row not in self.metrics[target]):
+                self.metrics[target][row] = number
 
     def add_span(
         self,
@@ -156,6 +162,7 @@ class EventColumns:
         message = status_message or (
             _text(exception.get("exception.message")) if exception else None
         )
+        self._metrics(attrs)  # before the row is appended: it uses the row number
         self.ts.append(when)
         self.service.append(resource.service)
         self.operation.append(name or None)
@@ -166,7 +173,6 @@ class EventColumns:
         self.host.append(resource.host)
         self.message.append(message or None)
         self.trace_id.append(trace_id)
-        self._metrics(attrs)
 
     def add_log(
         self,
@@ -195,6 +201,7 @@ class EventColumns:
             attrs.get("code.function.name") or attrs.get("code.function")
         )
         host = resource.host or _text(attrs.get("host.name") or attrs.get("k8s.pod.name"))
+        self._metrics(attrs)  # before the row is appended: it uses the row number
         self.ts.append(when)
         self.service.append(resource.service)
         self.operation.append(operation)
@@ -205,7 +212,6 @@ class EventColumns:
         self.host.append(host)
         self.message.append(message)
         self.trace_id.append(trace_id)
-        self._metrics(attrs)
 
     def to_frame(self) -> pd.DataFrame:
         """The events so far as a raw frame for :func:`~errpredict.io.to_canonical`."""
@@ -222,8 +228,12 @@ class EventColumns:
             "message": pd.Series(self.message, dtype="str"),
             "trace_id": pd.Series(self.trace_id, dtype="str"),
         }
-        for key, column in self.metrics.items():
-            data[key] = np.asarray([np.nan if v is None else v for v in column], dtype="float64")
+        for key, values in self.metrics.items():
+            column = np.full(len(self.ts), np.nan)
+            if values:
+                column[np.fromiter(values.keys(), dtype="int64", count=len(values))] = np.fromiter(
+                    values.values(), dtype="float64", count=len(values))
+            data[key] = column
         return pd.DataFrame(data)
 
 

@@ -93,7 +93,7 @@ def _json_chunks(path: Path, log: ReadLog, chunk_rows: int | None) -> Iterator[p
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
                 log.bad("line", f"{path}: line {lineno}: not valid JSON ({exc.msg} at column "
                                 f"{exc.colno}); expected one JSON object per line")
@@ -116,7 +116,7 @@ def _json_keys(path: Path) -> list[str]:
     with open_text(path) as fh:
         for line in fh:
             try:
-                obj = json.loads(line)
+                obj = json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError:
                 continue
             if isinstance(obj, dict):

@@ -187,3 +187,12 @@ def test_no_records_is_a_clear_error(tmp_path):
     path = _write(tmp_path, [{}, {"resourceSpans": []}])
     with pytest.raises(DataFormatError, match="no spans or log records found"):
         read_otlp(path, encoding="json")
+
+
+def test_json_lines_whose_first_line_is_cut(tmp_path):
+    path = _write(tmp_path, ['{"resourceSpans": [', _traces(_span("a", T0)),
+                             _traces(_span("b", T0 + 1))])
+    with pytest.raises(DataFormatError, match=rf"^{path}: line 1: not valid JSON .* column 20"):
+        read_otlp(path)
+    ev = read_otlp(path, skip_bad_lines=True)
+    assert ev["operation"].tolist() == ["a", "b"] and ev.attrs["skipped_lines"] == 1
