@@ -119,10 +119,10 @@ def hotspot_tables(hot: pd.DataFrame, palette: dict[str, str], entity: str) -> s
             )
         top = float(np.nanmax(rows["error_share"].to_numpy())) if len(rows) else 0.0
         out.append(
-            "<table class='fixed'><colgroup><col style='width:4%'><col style='width:20%'>"
-            "<col style='width:8%'><col style='width:16%'><col style='width:10%'>"
-            "<col style='width:8%'><col style='width:9%'><col style='width:16%'>"
-            "<col style='width:9%'></colgroup>"
+            "<table class='fixed'><colgroup><col style='width:3.5%'><col style='width:26%'>"
+            "<col style='width:8%'><col style='width:15%'><col style='width:9%'>"
+            "<col style='width:8%'><col style='width:8%'><col style='width:14.5%'>"
+            "<col style='width:8%'></colgroup>"
             "<thead><tr><th class='num'>#</th><th>value</th><th class='num'>errors</th>"
             "<th>share of errors</th><th class='num'>share of events</th>"
             "<th class='num'>lift</th><th class='num'>error rate</th>"
@@ -169,12 +169,13 @@ def trend_table(
     ]
     for r in summary.itertuples(index=False):
         out.append(
-            f"<tr><td class='name'>{_swatch(palette.get(r.entity))}{esc(r.entity)}</td>"
+            f"<tr><td class='name nowrap'>{_swatch(palette.get(r.entity))}{esc(r.entity)}</td>"
             f"<td class='num'>{fmt_int(r.events)}</td><td class='num'>{fmt_int(r.errors)}</td>"
             f"<td class='num'>{fmt_rate(r.error_rate)}</td>"
             f"<td class='num'>{fmt(r.short_mean)}</td><td class='num'>{fmt(r.long_mean)}</td>"
             f"<td class='num'>{_trend_cell(r.trend)}</td>"
-            f"<td class='num'>{r.change_points}</td><td>{fmt_time(r.last_change)}</td></tr>"
+            f"<td class='num'>{r.change_points}</td>"
+            f"<td class='when'>{fmt_time(r.last_change)}</td></tr>"
         )
     out.append("</tbody></table>")
     return "".join(out)
@@ -198,7 +199,7 @@ def change_table(cps: pd.DataFrame, basis: str, palette: dict[str, str], limit: 
         else:
             cell = _trend_cell(ratio)
         out.append(
-            f"<tr><td>{fmt_time(r.timestamp)}</td>"
+            f"<tr><td class='when'>{fmt_time(r.timestamp)}</td>"
             f"<td class='name'>{_swatch(palette.get(r.entity))}{esc(r.entity)}</td>"
             f"<td class='num'>{fmt(r.before)}</td><td class='num'>{fmt(r.after)}</td>"
             f"<td class='num'>{cell}</td></tr>"

@@ -62,13 +62,34 @@ def _date_axis(ax) -> None:
 
 
 def _grid(n: int, row_height: float) -> tuple[Figure, np.ndarray, int]:
+    """Small multiples in two columns, laid out by hand (constrained layout doubles the cost).
+
+    Margins are in inches: room for y tick labels on the left, the legend on
+    top, date labels at the bottom and each panel's title between rows.
+    """
     ncols = 1 if n == 1 else 2
     nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(WIDTH, row_height * nrows + 0.55), layout="constrained")
+    top, bottom, left, right, row_gap, col_gap = 0.3, 0.32, 0.55, 0.3, 0.4, 0.55
+    height = row_height * nrows + top + bottom
+    fig = Figure(figsize=(WIDTH, height))
+    axes_h = row_height - row_gap
+    axes_w = (WIDTH - left - right - (ncols - 1) * col_gap) / ncols
+    fig.subplots_adjust(
+        left=left / WIDTH, right=1 - right / WIDTH, top=1 - (top + row_gap) / height,
+        bottom=bottom / height, hspace=row_gap / axes_h, wspace=col_gap / axes_w,
+    )
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
+    if n < len(axes):  # the last row is short: its neighbour above shows the dates
+        axes[n - ncols].xaxis.set_tick_params(labelbottom=True)
     return fig, axes, ncols
+
+
+def _legend(fig: Figure, handles: list) -> None:
+    width, height = fig.get_size_inches()
+    fig.legend(handles=handles, loc="upper right", ncols=len(handles),
+               bbox_to_anchor=(1 - 0.1 / width, 1 - 0.02 / height), borderaxespad=0.0)
 
 
 def _pct(top: float) -> PercentFormatter:
@@ -92,26 +113,24 @@ def rate_panels(tr: Trends, entities: list[str], palette: dict[str, str]) -> str
             ax.step(x, mine["level"].to_numpy(), where="post", color=LEVEL, lw=1.5)
             top = float(np.nanmax(y)) if np.isfinite(y).any() else 0.0
             ax.set_ylim(0, max(top * 1.12, 1e-3 if tr.basis == "rate" else 1.0))
-            for t in _naive(cps.loc[cps["entity"] == name, "timestamp"]):
-                ax.axvline(t, color=INK, lw=0.9, ls=(0, (3, 2)), alpha=0.75)
-                ax.plot([t], [1.0], marker="v", ms=5, color=INK, transform=ax.get_xaxis_transform(),
-                        clip_on=False)
+            marks = _naive(cps.loc[cps["entity"] == name, "timestamp"])
+            ax.plot(marks, np.ones(len(marks)), ls="none", marker="v", ms=4.5, color=INK,
+                    transform=ax.get_xaxis_transform(), clip_on=False)
             if tr.basis == "rate":
                 ax.yaxis.set_major_locator(MaxNLocator(4))
                 ax.yaxis.set_major_formatter(_pct(top))
             else:
                 ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
-            ax.set_title(name, color=INK)
+            ax.set_title(name, color=INK, pad=9)
             ax.set_xlim(x[0], x[-1] + (x[1] - x[0] if len(x) > 1 else np.timedelta64(1, "m")))
             _date_axis(ax)
         handles = [
             Patch(facecolor="#9aa5b1", alpha=0.5, label="error rate per bucket"
                   if tr.basis == "rate" else "errors per bucket"),
             Line2D([], [], color=LEVEL, lw=1.5, label="level between change points"),
-            Line2D([], [], color=INK, lw=0.9, ls=(0, (3, 2)), marker="v", ms=5,
-                   label="change point"),
+            Line2D([], [], color=INK, lw=0, marker="v", ms=4.5, label="change point"),
         ]
-        fig.legend(handles=handles, loc="outside upper right", ncols=3)
+        _legend(fig, handles)
         return _png(fig)
 
 
@@ -206,12 +225,19 @@ def risk_panels(
         risk, spans = view.risk, view.spans
         if freq is not None:
             risk = coarse_risk(risk, freq)
+        span = risk["timestamp"].max() - risk["timestamp"].min()
+        least = span / pd.Timedelta(days=1) / 400  # in days, matplotlib's date unit
         for ax, name in zip(axes, entities, strict=False):
             mine = risk[risk["entity"] == name]
             x = _naive(mine["timestamp"])
-            for s, e in zip(_naive(spans.loc[spans["entity"] == name, "start"]),
-                            _naive(spans.loc[spans["entity"] == name, "end"]), strict=True):
-                ax.axvspan(s, e, color=INCIDENT, alpha=0.25, lw=0)
+            mine_spans = spans[spans["entity"] == name]
+            if len(mine_spans):
+                s = date2num(_naive(mine_spans["start"]))
+                e = date2num(_naive(mine_spans["end"]))
+                bars = list(zip(s, np.maximum(e - s, least), strict=True))  # visible when short
+                band = ax.get_xaxis_transform()
+                ax.broken_barh(bars, (0, 1), transform=band, color=INCIDENT, alpha=0.3, lw=0)
+                ax.broken_barh(bars, (0, 0.07), transform=band, color=INCIDENT, lw=0)
             ax.plot(x, mine["risk"].to_numpy(), color=palette.get(name, INK), lw=1.0)
             if view.threshold is not None:
                 ax.axhline(view.threshold, color=MUTED, lw=0.9, ls=(0, (4, 2)))
@@ -230,10 +256,10 @@ def risk_panels(
         handles = [
             Line2D([], [], color="#7b8794", lw=1.0, label="risk"),
             Line2D([], [], color=ALARM, lw=0, marker="o", ms=4, label="alarm"),
-            Patch(facecolor=INCIDENT, alpha=0.35, label=label),
+            Patch(facecolor=INCIDENT, alpha=0.6, label=label),
         ]
         if view.threshold is not None:
             handles.insert(1, Line2D([], [], color=MUTED, lw=0.9, ls=(0, (4, 2)),
                                      label=f"threshold {view.threshold:.2f}"))
-        fig.legend(handles=handles, loc="outside upper right", ncols=len(handles))
+        _legend(fig, handles)
         return _png(fig)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +35,9 @@ _LADDER = ("1min", "2min", "5min", "10min", "15min", "30min", "1h", "2h", "3h", 
 _MAX_BUCKETS = 400
 #: Most panels in a small-multiples figure; the entities with most errors are shown.
 MAX_PANELS = 12
+#: Histories of risk longer than ZOOM_AFTER also get a close-up of their last ZOOM.
+ZOOM_AFTER = pd.Timedelta(days=3)
+ZOOM = pd.Timedelta(days=1)
 
 
 def _auto_freq(span: pd.Timedelta) -> pd.Timedelta:
@@ -58,7 +62,7 @@ def build_report(
     threshold: float | None = None,
     incidents: pd.DataFrame | None = None,
     horizon: str | pd.Timedelta = "10min",
-    min_errors: int = 1,
+    min_errors: int = 5,
     freq: str | pd.Timedelta | None = None,
     top: int = 8,
     title: str = "errpredict report",
@@ -147,9 +151,9 @@ def build_report(
             _plots.rate_panels(tr, shown, palette), f"error rate per {entity}",
             f"<b>Error {'rate' if not counts_only else 'count'} per {h.esc(entity)}</b>{more}, "
             f"in {fw} buckets (UTC). The coloured area is the {what} in each bucket; the dark "
-            "line is the level between change points, and the dashed lines with a triangle "
-            "mark the change points (PELT on the variance-stabilised rate). Each panel has "
-            "its own y scale.",
+            "line is the level between change points, and the triangles on top mark the "
+            "change points (PELT on the variance-stabilised rate). Each panel has its own "
+            "y scale.",
         ),
     ))
     parts.append(h.section(
@@ -275,14 +279,27 @@ def _risk_section(view: RiskView, entity, ranked, palette, plots, width) -> str:
         f"The line is the highest risk in each {format_duration(width)} bucket; dots mark "
         "buckets with an alarm" if coarse else "Dots mark alarms"
     )
+    body = h.cards(items) + note + "<div style='height:16px'></div>" + h.figure(
+        plots.risk_panels(view, shown, palette, width if coarse else None), "risk over time",
+        f"<b>Risk over time per {h.esc(entity)}</b>{more}. {line} "
+        "(risk at or above the dashed threshold); shaded: " + shaded + ".",
+    )
+    last = view.risk["timestamp"].max()
+    if last - view.risk["timestamp"].min() > ZOOM_AFTER:
+        cut = last - ZOOM
+        recent = replace(
+            view,
+            risk=view.risk[view.risk["timestamp"] > cut],
+            spans=view.spans[view.spans["end"] > cut],
+        )
+        body += f"<h3>The last {format_duration(ZOOM)}</h3>" + h.figure(
+            plots.risk_panels(recent, shown, palette, None), "risk over the last day",
+            f"<b>The last {format_duration(ZOOM)} up close</b>: every decision time, so that "
+            "each alarm can be read against the shaded incidents.",
+        )
     return h.section(
         "risk", "Risk and alarms",
-        "The model's risk that errors follow within the horizon, next to what happened.",
-        h.cards(items) + note + "<div style='height:16px'></div>" + h.figure(
-            plots.risk_panels(view, shown, palette, width if coarse else None), "risk over time",
-            f"<b>Risk over time per {h.esc(entity)}</b>{more}. {line} "
-            "(risk at or above the dashed threshold); shaded: " + shaded + ".",
-        ),
+        "The model's risk that errors follow within the horizon, next to what happened.", body,
     )
 
 

@@ -22,7 +22,7 @@ MUTED = "#5f6b7a"
 GRID = "#e3e8ef"
 LEVEL = "#1f2933"
 ALARM = "#d6336c"
-INCIDENT = "#f59f00"
+INCIDENT = "#7c8aa5"
 
 #: Matplotlib settings applied while the figures are drawn (no global change).
 RC = {
@@ -99,7 +99,7 @@ table { border-collapse: collapse; width: 100%; font-size: 13.5px;
   font-variant-numeric: tabular-nums; }
 table.fixed { table-layout: fixed; }
 table.fixed th { white-space: normal; vertical-align: bottom; }
-td.when { white-space: nowrap; }
+td.when, td.nowrap { white-space: nowrap; }
 th { text-align: left; font-weight: 600; color: var(--muted); font-size: 11.5px;
   text-transform: uppercase; letter-spacing: .05em; border-bottom: 2px solid var(--line);
   padding: 6px 10px; white-space: nowrap; }
