@@ -251,7 +251,8 @@ def window_sums(prefix: dict[str, np.ndarray], spec: KernelSpec, *, last_only: b
                 res = np.empty_like(p[:, 1:])
                 k = min(w, n_end)
                 res[:, :k] = p[:, 1 : k + 1]
-                np.subtract(p[:, w + 1 :], p[:, 1 : n_end + 1 - w], out=res[:, k:])
+                if w < n_end:
+                    np.subtract(p[:, w + 1 :], p[:, 1 : n_end + 1 - w], out=res[:, k:])
                 out[name, w] = res
     return out
 
