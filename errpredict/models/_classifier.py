@@ -185,13 +185,16 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def _fit_calibrator(method: str, p: np.ndarray, y: np.ndarray):
-    """Platt scaling (a logistic regression on the logit, monotone) or isotonic regression."""
+    """Platt scaling (a logistic regression on the logit: monotone, so the ranking is kept),
+    kept as its two coefficients, or isotonic regression."""
     if method == "isotonic":
         return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(p, y)
-    return LogisticRegression(C=1e4, max_iter=1000).fit(_logit(p), y)
+    lr = LogisticRegression(C=1e4, max_iter=1000).fit(_logit(p), y)
+    return (float(lr.coef_[0, 0]), float(lr.intercept_[0]))
 
 
 def _apply_calibrator(cal, p: np.ndarray) -> np.ndarray:
     if isinstance(cal, IsotonicRegression):
         return cal.predict(p)
-    return cal.predict_proba(_logit(p))[:, 1]
+    a, b = cal
+    return 1.0 / (1.0 + np.exp(-(a * _logit(p)[:, 0] + b)))
