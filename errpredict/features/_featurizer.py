@@ -150,10 +150,12 @@ class ErrorHistoryFeaturizer(TransformerMixin, BaseEstimator):
                 )
             metrics = tuple(self.metrics)
         edges: tuple[float, ...] = tuple(np.geomspace(0.1, 60_000.0, self.latency_bins - 1))
+        has_latency = False
         if "duration_ms" in X:
             lat = X["duration_ms"].to_numpy(dtype="float64", na_value=np.nan)
             lat = lat[~np.isnan(lat) & (lat > 0)]
             if lat.size:
+                has_latency = True
                 lo, hi = np.quantile(lat, [0.001, 0.999])
                 lo, hi = max(lo * 0.5, 1e-3), max(hi * 4.0, lo * 16.0)
                 edges = tuple(float(v) for v in np.geomspace(lo, hi, self.latency_bins - 1))
@@ -161,7 +163,8 @@ class ErrorHistoryFeaturizer(TransformerMixin, BaseEstimator):
         short = windows[min(1, len(windows) - 1)]
         self.spec_ = K.KernelSpec(step_ns=step_ns, windows=windows, error_types=types,
                                   peers=peers, metrics=metrics, latency_edges=edges,
-                                  type_window=mid, peer_window=short)
+                                  type_window=mid, peer_window=short,
+                                  has_latency=has_latency)
         self.feature_names_out_ = np.asarray(K.feature_names(self.spec_), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
         return self

@@ -42,10 +42,13 @@ class KernelSpec:
     latency_edges: tuple[float, ...] = ()
     type_window: int = 15
     peer_window: int = 5
+    has_latency: bool = True
 
     @property
     def quantile_windows(self) -> tuple[int, ...]:
         """Windows with a latency p95 (the histogram is the costly channel)."""
+        if not self.has_latency:
+            return ()
         return tuple(sorted({self.peer_window, self.type_window}))
 
     def channel_windows(self, name: str) -> tuple[int, ...]:
@@ -279,11 +282,12 @@ def feature_names(spec: KernelSpec) -> list[str]:
     wn = spec.window_names
     for n in wn:
         names += [f"events_{n}", f"errors_{n}", f"warnings_{n}", f"error_rate_{n}",
-                  f"error_types_{n}", f"latency_mean_{n}"]
+                  f"error_types_{n}"] + ([f"latency_mean_{n}"] if spec.has_latency else [])
     for w in spec.quantile_windows:
         names.append(f"latency_p95_{format_duration(w * spec.step_ns)}")
     for n in wn[:-1]:
-        names += [f"error_trend_{n}", f"warning_trend_{n}", f"latency_ratio_{n}"]
+        names += [f"error_trend_{n}", f"warning_trend_{n}"]
+        names += [f"latency_ratio_{n}"] if spec.has_latency else []
     names += ["time_since_error_s", "time_since_warning_s", "hour", "weekday"]
     for n in wn:
         names += [f"sys_errors_{n}", f"other_errors_{n}", f"sys_error_rate_{n}",
@@ -359,7 +363,8 @@ def assemble(
         ln, ls = sums["lat_n", w], sums["lat_sum", w]
         types = sums["types", w]
         per[w] = (ev, er, wa, _ratio(ls, ln, np.nan))
-        cols += [ev, er, wa, _ratio(er, ev, 0.0), (types > 0).sum(axis=-1), per[w][3]]
+        cols += [ev, er, wa, _ratio(er, ev, 0.0), (types > 0).sum(axis=-1)]
+        cols += [per[w][3]] if spec.has_latency else []
     for w in spec.quantile_windows:
         cols.append(_quantile_from_hist(sums["lat_hist", w], edges, 0.95))
     base = ws[-1]
@@ -367,8 +372,8 @@ def assemble(
     for w in ws[:-1]:
         _, er, wa, lm = per[w]
         cols += [((er + 0.5) / w) / ((er_b + 0.5) / base),
-                 ((wa + 0.5) / w) / ((wa_b + 0.5) / base),
-                 _ratio(lm, lm_b, np.nan)]
+                 ((wa + 0.5) / w) / ((wa_b + 0.5) / base)]
+        cols += [_ratio(lm, lm_b, np.nan)] if spec.has_latency else []
     cap = spec.time_cap_s
     for last in (last_error, last_warning):
         since = (t_ns[None, :] - last) / NS_PER_S

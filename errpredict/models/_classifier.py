@@ -121,6 +121,9 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
                 f"RiskClassifier needs both classes in y; got 1 class ({self.classes_.tolist()}). "
                 "Use a longer history, a shorter horizon or a lower min_errors."
             )
+        # a column never observed in training (all NaN) carries nothing: it is read as 0
+        self.unobserved_columns_ = np.flatnonzero(np.isnan(X).all(axis=0))
+        X = self._fill_unobserved(X)
         n = len(y_enc)
         n_val = max(1, int(round(n * self.validation_fraction)))
         split = n - n_val
@@ -146,8 +149,14 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         self.validation_scores_ = (y_enc[va], p_val)
         return self
 
+    def _fill_unobserved(self, X: np.ndarray) -> np.ndarray:
+        if len(self.unobserved_columns_):
+            X = X.copy()
+            X[:, self.unobserved_columns_] = 0.0
+        return X
+
     def _risk(self, X: np.ndarray) -> np.ndarray:
-        p = self.estimator_.predict_proba(X)[:, 1]
+        p = self.estimator_.predict_proba(self._fill_unobserved(X))[:, 1]
         return p if self.calibrator_ is None else _apply_calibrator(self.calibrator_, p)
 
     def predict_proba(self, X) -> np.ndarray:

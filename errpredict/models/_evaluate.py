@@ -24,6 +24,12 @@ class GridTruth:
     first_error_ns: np.ndarray
     entity: np.ndarray
     t_ns: np.ndarray
+    alive: np.ndarray  # the entity exists: from its first event to a horizon after its last
+
+    @property
+    def scored(self) -> np.ndarray:
+        """Cells that training and evaluation use: labelled, and the entity alive."""
+        return ~np.isnan(self.y) & self.alive
 
 
 def grid_truth(events: pd.DataFrame, grid: Grid, target: Target) -> GridTruth:
@@ -46,16 +52,28 @@ def grid_truth(events: pd.DataFrame, grid: Grid, target: Target) -> GridTruth:
             nxt[ok, e] = et[i[ok]]
     ent = np.tile(np.arange(n_e), n_b)
     tt = np.repeat(t, n_e)
-    return GridTruth(y, recent, nxt.reshape(-1), ent, tt)
+    first = np.full(n_e, n_b, dtype=np.int64)
+    last = np.full(n_e, -1, dtype=np.int64)
+    np.minimum.at(first, grid.entity_codes, grid.bucket)
+    np.maximum.at(last, grid.entity_codes, grid.bucket)
+    b = np.arange(n_b)[:, None]
+    h = target.horizon_steps(grid.step_ns)
+    alive = ((b >= first[None, :]) & (b <= last[None, :] + h)).reshape(-1)
+    return GridTruth(y, recent, nxt.reshape(-1), ent, tt, alive)
 
 
 def score_with_baseline(truth: GridTruth, risk: np.ndarray, threshold: float, target: Target,
-                        step_ns: int, rows: np.ndarray | slice | None = None) -> dict:
-    """Model figures plus ``baseline`` (persistence) on the labelled cells of ``rows``."""
+                        step_ns: int, rows: np.ndarray | slice | None = None,
+                        details: bool = False) -> dict:
+    """Model figures plus ``baseline`` (persistence) on the labelled cells of ``rows``.
+
+    With ``details``, both also hold ``lead_times_s`` (see :func:`score_risk`).
+    """
     sel = np.arange(len(truth.y)) if rows is None else np.arange(len(truth.y))[rows]
-    sel = sel[~np.isnan(truth.y[sel])]
+    sel = sel[truth.scored[sel]]
     kw = dict(recent=truth.recent[sel], min_errors=target.min_errors, entity=truth.entity[sel],
-              t_ns=truth.t_ns[sel], first_error_ns=truth.first_error_ns[sel], step_ns=step_ns)
+              t_ns=truth.t_ns[sel], first_error_ns=truth.first_error_ns[sel], step_ns=step_ns,
+              details=details)
     # per-entity time order: cells are time-major, so a stable sort by entity keeps time order
     y = truth.y[sel]
     out = score_risk(y, risk[sel], threshold=threshold, **kw)

@@ -61,12 +61,15 @@ def score_risk(
     t_ns: np.ndarray,
     first_error_ns: np.ndarray,
     step_ns: int,
+    details: bool = False,
 ) -> dict:
     """Every figure of an evaluation, on the labelled cells of a grid.
 
     ``entity``, ``t_ns``, ``recent`` (matching errors in the last horizon) and
     ``first_error_ns`` (time of the next matching error after ``t``) are per
-    cell; cells of one entity must be in time order.
+    cell; cells of one entity must be in time order. With ``details``, the
+    result also holds ``lead_times_s``: the lead time of every detected
+    episode (entities in sorted order, episodes in time order).
     """
     y = y.astype(np.int64)
     alarm = risk >= threshold
@@ -88,7 +91,7 @@ def score_risk(
         raises += int(a[0]) + int(np.sum(a[1:] & ~a[:-1]))
     leads_all = np.concatenate(leads) if leads else np.empty(0)
     n_days = len(y) * step_ns / _DAY_NS
-    return {
+    out = {
         "pr_auc": _safe(average_precision_score, y, risk),
         "onset_pr_auc": _safe(average_precision_score, y[onset], risk[onset]),
         "roc_auc": _safe(roc_auc_score, y, risk),
@@ -105,3 +108,6 @@ def score_risk(
         "n": int(len(y)),
         "positive_rate": float(y.mean()) if len(y) else None,
     }
+    if details:
+        out["lead_times_s"] = [float(v) for v in leads_all]
+    return out

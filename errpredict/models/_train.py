@@ -81,7 +81,7 @@ def train(
     target.horizon_steps(grid.step_ns)
     say("labels")
     truth = grid_truth(events, grid, target)
-    labelled = np.flatnonzero(~np.isnan(truth.y))
+    labelled = np.flatnonzero(truth.scored)
     y = truth.y[labelled]
     if y.size == 0 or y.min() == y.max():
         what = "no labelled decision times" if y.size == 0 else (
