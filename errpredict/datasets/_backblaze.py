@@ -24,7 +24,7 @@ from errpredict.io._canon import canonical
 from errpredict.io._files import check_file
 from errpredict.io._readlog import ReadLog
 
-__all__ = ["read_backblaze", "looks_like_backblaze", "FAILURE_TYPE"]
+__all__ = ["read_backblaze", "load_backblaze", "looks_like_backblaze", "FAILURE_TYPE"]
 
 #: ``error_type`` of a drive's failure day.
 FAILURE_TYPE = "drive_failure"
@@ -128,7 +128,7 @@ def _failure_days(frame: pd.DataFrame, where: str, log: ReadLog) -> np.ndarray:
 
 
 def read_backblaze(
-    path: str | os.PathLike, *, models: Iterable[str] | None = None, log: ReadLog | None = None
+    path: str | os.PathLike, *, models: Iterable[str] | None = None
 ) -> pd.DataFrame:
     """Read Backblaze daily SMART snapshots into the canonical event table.
 
@@ -157,8 +157,14 @@ def read_backblaze(
         Canonical events with ``attrs["default_entity"] == "host"``; use a
         one-day step and a horizon in days.
     """
+    return load_backblaze(path, models=models, log=ReadLog(str(path)))
+
+
+def load_backblaze(
+    path: str | os.PathLike, *, models: Iterable[str] | None, log: ReadLog
+) -> pd.DataFrame:
+    """:func:`read_backblaze` reporting into a given :class:`ReadLog`."""
     path = Path(path)
-    log = log if log is not None else ReadLog(str(path))
     log.source_format = "backblaze"
     wanted = None if models is None else set(models)
     frames = [_read_one(f, wanted) for f in _files(path)]
@@ -169,9 +175,14 @@ def read_backblaze(
                                                       else ""))
     frame = frame.sort_values(["serial_number", "date"], kind="stable").reset_index(drop=True)
     is_error = _failure_days(frame, str(path), log)
+    dates = pd.to_datetime(frame["date"], format="%Y-%m-%d", utc=True, errors="coerce")
+    if dates.isna().any():
+        i = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        raise SchemaError(f"{path}: column 'date' (drive {frame['serial_number'].iloc[i]}): "
+                          f"cannot parse {frame['date'].iloc[i]!r}; expected YYYY-MM-DD")
     events = pd.DataFrame(
         {
-            "timestamp": pd.to_datetime(frame["date"], format="%Y-%m-%d", utc=True),
+            "timestamp": dates,
             "service": frame["model"].str.strip(),
             "is_error": is_error,
             "error_type": pd.Series(np.where(is_error, FAILURE_TYPE, None), dtype="str"),

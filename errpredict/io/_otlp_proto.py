@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from itertools import islice
 
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.unknown_fields import UnknownFieldSet
@@ -74,15 +75,17 @@ def _tile(data: bytes, prefix: str) -> tuple[list[tuple[int, int]], str | None]:
     return frames, None
 
 
-def split_frames(data: bytes) -> tuple[list[bytes], str, str | None, str | None]:
+def split_frames(
+    data: bytes,
+) -> tuple[list[bytes], str, str | None, tuple[str, Message] | None]:
     """Split a file's bytes into request bodies.
 
     Returns
     -------
-    frames, framing, problem, signal
+    frames, framing, problem, decoded
         ``framing`` is ``"single"``, ``"uint32"`` or ``"varint"``; ``problem``
         says why the last part could not be framed (a truncated file), or None;
-        ``signal`` is the detected signal of a single body, else None.
+        ``decoded`` is ``(signal, request)`` of a single body, else None.
 
     Raises
     ------
@@ -94,7 +97,7 @@ def split_frames(data: bytes) -> tuple[list[bytes], str, str | None, str | None]
     single_error = None
     if data[0] == _FIRST_TAG:
         try:
-            return [data], "single", None, detect_signal(data)
+            return [data], "single", None, _detect(data)
         except NotProtobuf as exc:
             single_error = exc.detail
     for prefix in ("uint32", "varint"):
@@ -112,13 +115,13 @@ def _score(request: Message, signal: str) -> int:
     """Fields the schema did not know in the first few records (fewer is likelier)."""
     blocks = request.resource_spans if signal == "traces" else request.resource_logs
     unknown = _unknown(request)
-    for block in list(blocks)[:3]:
+    for block in islice(blocks, 3):
         unknown += _unknown(block) + _unknown(block.resource)
         scopes = block.scope_spans if signal == "traces" else block.scope_logs
-        for scope in list(scopes)[:3]:
+        for scope in islice(scopes, 3):
             unknown += _unknown(scope)
             records = scope.spans if signal == "traces" else scope.log_records
-            for record in list(records)[:8]:
+            for record in islice(records, 8):
                 unknown += _unknown(record)
                 if signal == "traces" and (len(record.trace_id) != 16 or not record.name):
                     unknown += 1
@@ -133,17 +136,24 @@ def decode_frame(data: bytes, signal: str) -> Message:
         raise NotProtobuf(str(exc)) from None
 
 
-def detect_signal(data: bytes) -> str:
-    """Whether a body is a traces or a logs request."""
-    scores, errors = {}, []
+def _detect(data: bytes) -> tuple[str, Message]:
+    decoded, scores, errors = {}, {}, []
     for signal in REQUESTS:
         try:
-            scores[signal] = _score(decode_frame(data, signal), signal)
+            decoded[signal] = decode_frame(data, signal)
         except NotProtobuf as exc:
             errors.append(exc.detail)
+            continue
+        scores[signal] = _score(decoded[signal], signal)
     if not scores:
         raise NotProtobuf(errors[0])
-    return min(scores, key=lambda s: (scores[s], s != "traces"))
+    best = min(scores, key=lambda s: (scores[s], s != "traces"))
+    return best, decoded[best]
+
+
+def detect_signal(data: bytes) -> str:
+    """Whether a body is a traces or a logs request."""
+    return _detect(data)[0]
 
 
 def _value(v: Message) -> object:
@@ -223,7 +233,9 @@ def iter_messages(data: bytes, where: str, log: ReadLog,
         frames, framing, problem, found = split_frames(data)
     except NotProtobuf as exc:
         raise _invalid(where, str(exc)) from None
-    signal = signal or found
+    if found is not None and signal in (None, found[0]):
+        yield where, found[0], found[1]
+        return
     if signal is None:
         first = next((f for f in frames if f), b"")
         try:

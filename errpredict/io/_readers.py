@@ -114,9 +114,9 @@ class EventChunks:
 
             yield from iter_bgl(path, chunk_rows=chunk_rows or sys.maxsize, log=log)
         elif fmt == "backblaze":
-            from errpredict.datasets._backblaze import read_backblaze
+            from errpredict.datasets._backblaze import load_backblaze
 
-            whole = read_backblaze(path, log=log)
+            whole = load_backblaze(path, models=None, log=log)
             step = chunk_rows or max(len(whole), 1)
             for start in range(0, len(whole), step):
                 yield whole.iloc[start : start + step].reset_index(drop=True)

@@ -77,3 +77,11 @@ def test_missing_column_is_named(tmp_path):
     path.write_text("date,serial_number,failure,smart_5_raw\n2024-01-01,A,0,1\n")
     with pytest.raises(SchemaError, match="missing Backblaze column 'model'"):
         read_backblaze(path)
+
+
+def test_bad_date_is_named(tmp_path):
+    path = tmp_path / "drives.csv"
+    path.write_text("date,serial_number,model,failure,smart_5_raw\n"
+                    "2024-01-01,A,M,0,1\n2024-02-30,B,M,0,1\n")
+    with pytest.raises(SchemaError, match=r"column 'date' \(drive B\): cannot parse '2024-02-30'"):
+        read_backblaze(path)
