@@ -31,7 +31,8 @@ def read_cli_events(path: str, fmt: str = "auto", skip_bad_lines: bool = False,
     if not quiet:
         picked = events.attrs.get("source_format")
         if fmt == "auto" and picked:
-            say(f"read {path} as {picked}")
+            why = events.attrs.get("format_reason")
+            say(f"read {path} as {picked}" + (f" ({why})" if why else ""))
         for notice in events.attrs.get("notices", []) or []:
             say(f"note: {notice}")
         skipped = events.attrs.get("skipped_lines", 0)

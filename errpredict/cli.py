@@ -207,6 +207,28 @@ def predict(
             f"above the threshold {m.threshold:.3f}) to {out}")
 
 
+@app.command()
+def ingest(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+    fmt: FormatOpt = "auto",
+    skip_bad_lines: SkipOpt = False,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="Rows per chunk (bounds "
+                                            "memory).")] = 1_000_000,
+    entity: Annotated[str | None, typer.Option(help="Entity column for the summary.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Convert an error history to canonical Parquet, in chunks, and summarise it."""
+    from errpredict.io import ingest as ingest_file
+
+    summary = ingest_file(data, out, format=fmt, skip_bad_lines=skip_bad_lines,
+                          chunk_rows=chunk_rows, entity=entity)
+    if as_json:
+        emit_json(summary.to_dict())
+    else:
+        print(summary.to_text())
+
+
 def main() -> None:
     """Entry point: run the app, turning errpredict's errors into exit status 2."""
     try:

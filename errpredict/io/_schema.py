@@ -129,9 +129,11 @@ def parse_timestamps(col: pd.Series, *, where: str, row: RowLabel = _default_row
                 f"{where}: column 'timestamp' {row(_first_bad(missing))}: missing value; "
                 "every event needs a time (ISO-8601 or epoch s/ms/us/ns)"
             )
-        numeric = pd.to_numeric(text, errors="coerce")
-        if numeric.notna().all():
-            return parse_timestamps(numeric, where=where, row=row)
+        first = str(text.iloc[0]).strip()
+        if first.lstrip("+-").replace(".", "", 1).isdigit():  # epoch numbers written as text
+            numeric = pd.to_numeric(text, errors="coerce")
+            if numeric.notna().all():
+                return parse_timestamps(numeric, where=where, row=row)
         try:
             out = pd.to_datetime(text, utc=True, format="ISO8601")
         except (ValueError, TypeError, OverflowError):
