@@ -124,35 +124,44 @@ def detect_change_points(
 
 
 def _segment_cost(cw, c1, c2, starts: np.ndarray, end: int) -> np.ndarray:
+    """Normalised cost of the segments ``[start, end)``: weighted squared deviations."""
     sw = cw[end] - cw[starts]
     s1 = c1[end] - c1[starts]
     s2 = c2[end] - c2[starts]
-    mean_sq = np.divide(s1 * s1, sw, out=np.zeros_like(s1), where=sw > 0)
-    return np.maximum(s2 - mean_sq, 0.0)
+    # a segment of zero weight has s1 == s2 == 0, so any positive divisor gives 0
+    return np.maximum(s2 - s1 * s1 / np.maximum(sw, 1e-300), 0.0)
 
 
 def _pelt(cw, c1, c2, n: int, penalty: float, min_size: int) -> np.ndarray:
     best = np.full(n + 1, np.inf)
     best[0] = -penalty
     last = np.zeros(n + 1, dtype="int64")
-    cand = np.zeros(1, dtype="int64")
-    # time at which a candidate was shown unable to start the last segment;
-    # it may still be optimal for ends closer than min_size, so it leaves later
-    dead = np.full(1, np.iinfo("int64").max // 2, dtype="int64")
+    never = np.iinfo("int64").max // 2
+    # candidate last change points, compacted in place; ``dead`` is the time at
+    # which a candidate was shown unable to start the last segment. It may still
+    # be optimal for ends closer than min_size, so it leaves min_size steps later.
+    cand = np.zeros(n + 1, dtype="int64")
+    dead = np.full(n + 1, never, dtype="int64")
+    k = 1
     for t in range(min_size, n + 1):
         new = t - min_size
         if new >= min_size:
-            cand = np.append(cand, new)
-            dead = np.append(dead, np.iinfo("int64").max // 2)
-        alive = dead + min_size > t
-        if not alive.all():
-            cand, dead = cand[alive], dead[alive]
-        total = best[cand] + _segment_cost(cw, c1, c2, cand, t)
-        i = int(np.argmin(total))
-        best[t] = total[i] + penalty
-        last[t] = cand[i]
-        hopeless = total > best[t] + 1e-9 * (1.0 + abs(best[t]))
-        dead = np.where(hopeless & (dead > t), t, dead)
+            cand[k], dead[k] = new, never
+            k += 1
+        c = cand[:k]
+        total = best[c] + _segment_cost(cw, c1, c2, c, t)
+        i = int(total.argmin())
+        value = float(total[i]) + penalty
+        best[t] = value
+        last[t] = c[i]
+        d = dead[:k]
+        np.minimum(d, np.where(total > value + 1e-9 * (1.0 + abs(value)), t, never), out=d)
+        gone = d + min_size <= t + 1  # not a candidate from the next step on
+        if gone.any():
+            keep = ~gone
+            m = int(keep.sum())
+            cand[:m], dead[:m] = c[keep], d[keep]
+            k = m
     points = []
     t = n
     while t > 0:

@@ -110,9 +110,12 @@ def rate_panels(tr: Trends, entities: list[str], palette: dict[str, str]) -> str
             color = palette[name]
             ax.fill_between(x, np.nan_to_num(y), step="post", color=color, alpha=0.18, lw=0)
             ax.step(x, y, where="post", color=color, lw=0.9)
-            ax.step(x, mine["level"].to_numpy(), where="post", color=LEVEL, lw=1.5)
+            level = mine["level"].to_numpy(dtype="float64")
+            if tr.basis == "rate":  # no level where nothing happened (sparse histories)
+                level = np.where(mine["events"].to_numpy() > 0, level, np.nan)
+            ax.step(x, level, where="post", color=LEVEL, lw=1.5)
             top = float(np.nanmax(y)) if np.isfinite(y).any() else 0.0
-            ax.set_ylim(0, max(top * 1.12, 1e-3 if tr.basis == "rate" else 1.0))
+            ax.set_ylim(0, max(top * 1.12, 0.01 if tr.basis == "rate" else 1.0))
             marks = _naive(cps.loc[cps["entity"] == name, "timestamp"])
             ax.plot(marks, np.ones(len(marks)), ls="none", marker="v", ms=4.5, color=INK,
                     transform=ax.get_xaxis_transform(), clip_on=False)

@@ -59,6 +59,17 @@ class Trends:
         are error rates (errors / events over the window or segment).
         ``"count"`` when every event is an error: means and levels are
         errors per bucket.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from errpredict.io import to_canonical
+    >>> ev = to_canonical(pd.DataFrame({
+    ...     "timestamp": pd.date_range("2026-01-01", periods=4, freq="30min"),
+    ...     "service": "api", "is_error": [False, True, False, False]}))
+    >>> tr = trends(ev, freq="1h", short="1h", long="2h")
+    >>> tr.basis, tr.rates["rate"].tolist(), tr.rates["trend"].tolist()
+    ('rate', [0.5, 0.0], [1.0, 0.0])
     """
 
     rates: pd.DataFrame
@@ -96,7 +107,10 @@ def trends(
     every event is an error, the Anscombe square root of the count
     (variance ``1/4``). The noise scale is the larger of that value and a
     robust estimate from first differences, so that bursty (overdispersed)
-    traffic does not turn every fluctuation into a change point.
+    traffic does not turn every fluctuation into a change point. Buckets
+    without events are left out of the segmentation, so a change point is the
+    first bucket with events after the shift and ``min_size`` counts buckets
+    with events (with ``basis == "count"`` every bucket counts).
 
     Parameters
     ----------
@@ -231,14 +245,19 @@ def _entity_change_points(
     errors: np.ndarray, n_events: np.ndarray, basis: str, penalty: float | None, min_size: int
 ) -> np.ndarray:
     if basis == "rate":
-        y = np.arcsin(np.sqrt(_ratio(errors, n_events)))
-        w = n_events.astype("float64")
-        y = np.where(w > 0, y, 0.0)
+        # buckets without events say nothing about the rate: segment the others
+        where = np.flatnonzero(n_events > 0)
+        y = np.arcsin(np.sqrt(errors[where] / n_events[where]))
+        w = n_events[where].astype("float64")
     else:
+        where = np.arange(errors.size)
         y = np.sqrt(errors + 0.375)
         w = np.ones(errors.size)
+    if y.size < 2 or y.min() == y.max():
+        return np.zeros(0, dtype="int64")
     scale = max(_STABLE_SCALE, robust_scale(y, w))
-    return detect_change_points(y, w, penalty=penalty, min_size=min_size, scale=scale)
+    points = detect_change_points(y, w, penalty=penalty, min_size=min_size, scale=scale)
+    return where[points]
 
 
 def _level(errors: np.ndarray, n_events: np.ndarray, basis: str) -> float:

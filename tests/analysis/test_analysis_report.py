@@ -276,3 +276,32 @@ def test_headless_chromium_renders_the_plots(page, tmp_path):
     pixels = np.asarray(image).astype(int)
     saturated = (pixels.max(axis=2) - pixels.min(axis=2)) > 60
     assert saturated.mean() > 0.02
+
+
+def test_alarm_column_is_used_without_a_threshold(history):
+    events, _ = history
+    risk = make_risk(events)
+    view = prepare_risk(risk.assign(alarm=risk["risk"] > 0.9), events, entity="service",
+                        threshold=None, incidents=None, horizon="10min", min_errors=5)
+    assert view.stats["alarms"] == float((risk["risk"] > 0.9).sum()) > 0
+    html = build_report(events, risk=risk)
+    assert "No threshold given, so no alarm is marked" in html
+
+
+DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
+
+
+def test_report_on_the_bgl_sample():
+    path = DATASETS / "loghub" / "BGL_2k.log"
+    if not DATASETS.is_dir():
+        pytest.skip(f"{DATASETS} is absent (the shared datasets folder next to the repository)")
+    from errpredict.datasets import read_bgl
+
+    events = read_bgl(path)
+    html = build_report(events, title="BGL 2k")
+    # 2,000 lines over seven months: daily buckets; 143 alert lines
+    assert '<div class="v">2,000</div>' in html and '<div class="v">143</div>' in html
+    assert "in 24h buckets (UTC)" in html
+    for ident in SECTIONS:
+        assert f'<section id="{ident}">' in html
+    assert len(_images(html)) == 3

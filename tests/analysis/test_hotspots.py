@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from errpredict.analysis import HOTSPOT_COLUMNS, hotspots
 from errpredict.exceptions import ConfigError
@@ -149,3 +151,32 @@ def test_absent_dimensions_are_skipped_and_raw_frames_are_normalised():
 def test_bad_arguments_say_what_to_do(kwargs, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace(")", r"\)")):
         hotspots(_events(), **kwargs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 600), st.sampled_from(["a", "b", "c"]),
+                  st.sampled_from(["h1", "h2", None]), st.booleans()),
+        min_size=1, max_size=60,
+    )
+)
+def test_counts_add_up_and_ranks_follow_errors_then_lift(rows):
+    frame = pd.DataFrame(rows, columns=["timestamp", "service", "host", "is_error"])
+    frame["timestamp"] = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(
+        frame["timestamp"], unit="min")
+    ev = to_canonical(frame)
+    hot = hotspots(ev, by=("service", "host"), top=None)
+    total_errors = int(ev["is_error"].sum())
+    svc = hot[hot["dimension"] == "service"]
+    assert svc["errors"].sum() == total_errors and svc["events"].sum() == len(ev)
+    host = hot[hot["dimension"] == "host"]
+    assert host["events"].sum() == int(ev["host"].notna().sum())
+    for part in (svc, host):
+        assert part["rank"].tolist() == list(range(1, len(part) + 1))
+        keys = list(zip(-part["errors"], -part["lift"].fillna(-np.inf), strict=True))
+        assert keys == sorted(keys)
+        assert (part["peak_errors"] <= part["errors"]).all()
+        assert ((part["peak_errors"] > 0) == (part["errors"] > 0)).all()
+        if part["has_traffic"].all() and total_errors:
+            np.testing.assert_allclose(part["lift"] * part["traffic_share"], part["error_share"])

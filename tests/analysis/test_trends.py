@@ -128,3 +128,14 @@ def test_bad_arguments_say_what_to_do(kwargs, message):
     ev = _bucketed({"api": [(2, 1), (2, 0)]}, "10min")
     with pytest.raises(ConfigError, match=message):
         trends(ev, **kwargs)
+
+
+def test_empty_buckets_are_skipped_so_the_change_lands_where_events_resume():
+    buckets = [(100, 2)] * 30 + [(0, 0)] * 10 + [(100, 20)] * 30
+    ev = _bucketed({"api": buckets, "idle": [(5, 0)] * 70}, "5min")
+    tr = trends(ev, freq="5min", short="15min", long="1h")
+    assert tr.change_points[["entity", "timestamp", "before", "after"]].values.tolist() == [
+        ["api", START + 40 * pd.Timedelta("5min"), 0.02, 0.2]
+    ]
+    api = tr.rates[tr.rates["entity"] == "api"]
+    assert api["level"].tolist() == [0.02] * 40 + [0.2] * 30
