@@ -229,6 +229,44 @@ def ingest(
         print(summary.to_text())
 
 
+@app.command()
+def report(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    model: Annotated[str | None, typer.Option(
+        "--model", help="Add this model's risk over time, its alarms and the incidents.")
+    ] = None,
+    incidents: Annotated[Path | None, typer.Option(
+        "--incidents", help="Ground-truth incidents CSV (default: <data>.incidents.csv "
+        "when it exists).")] = None,
+    entity: Annotated[str | None, typer.Option(help="Entity column of the plots.")] = None,
+    title: Annotated[str, typer.Option(help="Page title.")] = "errpredict report",
+    fmt: FormatOpt = "auto",
+    skip_bad_lines: SkipOpt = False,
+) -> None:
+    """Write one self-contained HTML page: error rates, hotspots, trends, and risk."""
+    from errpredict.analysis import write_report
+    from errpredict.datasets import read_incidents
+    from errpredict.datasets._gen_io import incidents_path
+
+    events = read_cli_events(data, fmt, skip_bad_lines)
+    options: dict = {"entity": _entity(events, entity), "title": title}
+    if model is not None:
+        from errpredict.models import load_model
+
+        m = load_model(model)
+        options.update(entity=m.entity, risk=m.predict_risk(events), threshold=m.threshold,
+                       horizon=m.target.horizon, min_errors=m.target.min_errors)
+    guess = incidents_path(data)
+    if incidents is None and guess.exists():
+        incidents = guess
+    if incidents is not None:
+        options["incidents"] = read_incidents(incidents)
+    path = write_report(events, out, **options)
+    say(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained: open it in a "
+        "browser)")
+
+
 def main() -> None:
     """Entry point: run the app, turning errpredict's errors into exit status 2."""
     try:
