@@ -250,7 +250,7 @@ def risk_panels(
             ax.set_ylim(0, 1.02)
             ax.yaxis.set_major_locator(MaxNLocator(3))
             ax.set_title(name, color=INK)
-            if len(x):
+            if len(x) and x[-1] > x[0]:
                 ax.set_xlim(x[0], x[-1])
             _date_axis(ax)
         label = "incident" if view.source == "incidents" else (

@@ -146,7 +146,7 @@ def build_report(
     ]
     what = "share of events that were errors" if not counts_only else "number of errors"
     parts.append(h.section(
-        "rates", f"Error rate per {entity} over time", "",
+        "rates", f"{'Errors' if counts_only else 'Error rate'} per {entity} over time", "",
         h.figure(
             _plots.rate_panels(tr, shown, palette), f"error rate per {entity}",
             f"<b>Error {'rate' if not counts_only else 'count'} per {h.esc(entity)}</b>{more}, "
@@ -195,8 +195,8 @@ def build_report(
         f"<meta name=\"generator\" content=\"errpredict {__version__}\">"
         f"<title>{h.esc(title)}</title><style>{CSS}</style></head><body>"
         f"<header><div class=\"wrap\"><h1>{h.esc(title)}</h1>"
-        f"<p class=\"sub\">{fmt(n_events)} events from {h.fmt_time(start)} to "
-        f"{h.fmt_time(end)} UTC &middot; {len(ranked)} {h.esc(plural(entity, len(ranked)))}</p>"
+        f"<p class=\"sub\">{_fmt(n_events)} events from {h.fmt_time(start)} to "
+        f"{h.fmt_time(end)} UTC &middot; {len(ranked)} {h.esc(_plural(entity, len(ranked)))}</p>"
         f"<nav>{nav}</nav></div></header><main><div class=\"wrap\">{''.join(parts)}</div></main>"
         f"<footer><div class=\"wrap\">Generated {generated} by errpredict {__version__}. "
         "A static page: no scripts, nothing loaded from the network.</div></footer>"
@@ -204,11 +204,11 @@ def build_report(
     )
 
 
-def fmt(n: int) -> str:
+def _fmt(n: float) -> str:
     return h.fmt_int(n)
 
 
-def plural(word: str, n: int = 2) -> str:
+def _plural(word: str, n: int = 2) -> str:
     """``service`` -> ``services`` (English, good enough for column names)."""
     return word if n == 1 or word.endswith("s") else word + "s"
 
@@ -216,10 +216,10 @@ def plural(word: str, n: int = 2) -> str:
 def _summary_cards(n_events, n_errors, counts_only, n_entities, entity, start, end, span) -> str:
     rate = "&ndash;" if counts_only else h.fmt_rate(n_errors / n_events)
     body = h.cards([
-        ("events", fmt(n_events), "rows in the history"),
-        ("errors", fmt(n_errors), "rows with is_error"),
+        ("events", _fmt(n_events), "rows in the history"),
+        ("errors", _fmt(n_errors), "rows with is_error"),
         ("error rate", rate, "errors / events" if not counts_only else "no success rows"),
-        (plural(entity), fmt(n_entities), f"distinct {h.esc(entity)} values"),
+        (_plural(entity), _fmt(n_entities), f"distinct {h.esc(entity)} values"),
         ("time span", h.fmt_span(span), f"{h.fmt_time(start)} &rarr; {h.fmt_time(end)}"),
     ])
     if counts_only:
@@ -231,10 +231,15 @@ def _summary_cards(n_events, n_errors, counts_only, n_entities, entity, start, e
 
 
 def _error_types(events, entity, shown, palette, plots) -> str:
-    if "error_type" not in events.columns or not events["error_type"].notna().any():
-        return '<p class="lede">The events have no <code>error_type</code>, so there is ' \
-            "nothing to break down.</p>"
-    n_types = events.loc[events["is_error"], "error_type"].nunique()
+    n_types = (
+        events.loc[events["is_error"], "error_type"].nunique()
+        if "error_type" in events.columns else 0
+    )
+    if n_types == 0:
+        return (
+            '<p class="lede">The events have no <code>error_type</code> on their errors, so '
+            "there is nothing to break down.</p>"
+        )
     top = 12
     return h.figure(
         plots.error_type_bars(events, entity, shown, palette, top=top), "error types",
@@ -255,12 +260,12 @@ def _risk_section(view: RiskView, entity, ranked, palette, plots, width) -> str:
     horizon = format_duration(view.horizon)
     precision = h.fmt_rate(st["alarm_precision"])
     items = [
-        ("decision times", fmt(st["decisions"]),
-         f"{len(order)} {h.esc(plural(entity, len(order)))}"),
-        ("alarms", fmt(st["alarms"]),
+        ("decision times", _fmt(st["decisions"]),
+         f"{len(order)} {h.esc(_plural(entity, len(order)))}"),
+        ("alarms", _fmt(st["alarms"]),
          f"risk &ge; {view.threshold:.2f}" if view.threshold is not None else "from the scores"),
         ("alarms that hit", precision, f"followed by an incident within {horizon}"),
-        ("incidents caught", f"{fmt(st['caught'])} / {fmt(st['incidents'])}",
+        ("incidents caught", f"{_fmt(st['caught'])} / {_fmt(st['incidents'])}",
          "with an alarm in the horizon before or during"),
     ]
     shaded = (

@@ -165,7 +165,7 @@ def test_errors_only_history_and_no_error_type():
                                     "severity": "ERROR"}))
     html = build_report(ev)
     assert "Every event is an error" in html
-    assert "The events have no <code>error_type</code>" in html
+    assert "The events have no <code>error_type</code> on their errors" in html
     assert len(_images(html)) == 2
 
 
@@ -305,3 +305,11 @@ def test_report_on_the_bgl_sample():
     for ident in SECTIONS:
         assert f'<section id="{ident}">' in html
     assert len(_images(html)) == 3
+
+
+def test_a_history_of_one_event_still_renders():
+    ev = to_canonical(pd.DataFrame({"timestamp": ["2026-01-01T00:00:00Z"], "service": ["a"],
+                                    "is_error": [True], "error_type": ["X"]}))
+    risk = pd.DataFrame({"entity": ["a"], "timestamp": ["2026-01-01T00:00:00Z"], "risk": [0.7]})
+    html = build_report(ev, risk=risk, threshold=0.5)
+    assert len(_images(html)) == 4 and '<div class="v">1</div>' in html
