@@ -22,6 +22,7 @@ from __future__ import annotations
 from errpredict.recovery._classifier import Classification, ErrorClassifier
 from errpredict.recovery._context import CallContext
 from errpredict.recovery._delays import DelayConfig, RetryPlan, plan_retry
+from errpredict.recovery._evaluate import FIXED_BACKOFF_S, evaluate_recovery
 from errpredict.recovery._history import RecoveryStats, recovery_times
 from errpredict.recovery._policy import ActionPolicy, PolicyConfig, RewardConfig, rules_default
 from errpredict.recovery._recommendation import Alternative, Recommendation
@@ -46,6 +47,7 @@ __all__ = [
     "CallContext",
     "Classification",
     "DelayConfig",
+    "FIXED_BACKOFF_S",
     "ErrorClassifier",
     "ErrorEvent",
     "ErrorRule",
@@ -55,6 +57,7 @@ __all__ = [
     "RecoveryStats",
     "RetryPlan",
     "RewardConfig",
+    "evaluate_recovery",
     "load_rules",
     "plan_retry",
     "recovery_times",

@@ -131,6 +131,7 @@ class ErrorClassifier(BaseEstimator):
             extra = load_rules(self.extra_rules) if self.extra_rules is not None else ()
             cached = (self.extra_rules, extra + DEFAULT_RULES)
             self._rules_cache = cached
+            self._match_cache: dict[tuple, tuple] = {}
         return cached[1]
 
     def classify(self, error: ErrorEvent | Mapping[str, Any]) -> Classification:
@@ -143,14 +144,20 @@ class ErrorClassifier(BaseEstimator):
             one of ``error_type``, ``http_status``, ``grpc_code``, ``message``.
         """
         event = ErrorEvent.from_dict(error)
-        category, retryable, transient, severity, name = "unknown", False, False, "medium", ""
-        for rule in self.rules:
-            if rule.matches(event):
-                category, retryable, transient = rule.category, rule.retryable, rule.transient
-                severity, name = rule.severity, rule.name
-                break
-        else:
-            name = "no rule matched"
+        rules = self.rules
+        key = (event.error_type, event.http_status, event.grpc_code, event.message)
+        found = self._match_cache.get(key)
+        if found is None:
+            found = ("unknown", False, False, "medium", "no rule matched")
+            for rule in rules:
+                if rule.matches(event):
+                    found = (rule.category, rule.retryable, rule.transient, rule.severity,
+                             rule.name)
+                    break
+            if len(self._match_cache) >= 4096:
+                self._match_cache.clear()
+            self._match_cache[key] = found
+        category, retryable, transient, severity, name = found
         history = None
         stats = getattr(self, "stats_", None)
         if stats is not None:

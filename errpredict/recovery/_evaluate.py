@@ -141,7 +141,9 @@ def _summary(run: dict, calls: pd.DataFrame, requests: pd.DataFrame, since: int,
     after = calls["t_ns"].to_numpy() >= since
     rec, ttr, wasted = run["recovered"][after], run["ttr"][after], run["wasted"][after]
     blocked = _blocked(requests, run["circuits"], since)
-    served = requests["service"].map(fallback).to_numpy(dtype=bool)
+    services = requests["service"].to_numpy()
+    with_fallback = [s for s in pd.unique(services) if fallback(s)]
+    served = np.isin(services, with_fallback)
     shed = _blocked(requests, run["sheds"], since) & ~blocked
     dropped = int(rng.binomial(int(shed.sum()), 0.5)) if shed.any() else 0
     blocked_failed = int((blocked & ~served).sum()) + dropped
@@ -190,6 +192,7 @@ def evaluate_recovery(
     fallback: bool | Iterable[str] = False,
     circuit_s: float = 30.0,
     recommender: Recommender | None = None,
+    learn: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """Replay every failed call with the learned policy and with fixed policies.
 
@@ -220,6 +223,9 @@ def evaluate_recovery(
     recommender
         The learned policy to replay (a fresh ``Recommender(seed=seed)`` by
         default); it is fitted on the warm-up events.
+    learn
+        Whether it learns from outcomes; without, ``learned`` shows the rules'
+        defaults alone (with delays from history), which tells what learning adds.
 
     Returns
     -------
@@ -263,14 +269,14 @@ def evaluate_recovery(
         r = rec.recommend(error, context, recommendation_id=f"replay-{i}")
         return r.action, r.params, r.recommendation_id
 
-    def learn(token: Any, outcome: CallOutcome) -> None:
+    def learn_one(token: Any, outcome: CallOutcome) -> None:
         rec.learn(token, outcome.to_dict())
 
     def fixed(action: str, params: dict) -> Decide:
         return lambda i, call, has_fb: (action, params, None)
 
     deciders: dict[str, tuple[Decide, Any]] = {
-        "learned": (learned, learn),
+        "learned": (learned, learn_one if learn else None),
         "fixed_backoff": (fixed("retry_backoff", {"schedule_s": FIXED_BACKOFF_S}), None),
         "never_retry": (fixed("fail_fast", {}), None),
         "always_circuit": (fixed("open_circuit", {"circuit_open_s": circuit_s}), None),

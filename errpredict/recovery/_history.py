@@ -8,6 +8,7 @@ are censored (``NaN``) and count as not recovered.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,6 +151,17 @@ def _groups(codes: np.ndarray, ts: np.ndarray, err: np.ndarray):
         yield idx, ts[idx], err[idx]
 
 
+def _interp(x: float, xp: tuple[float, ...], fp: tuple[float, ...]) -> float:
+    """``numpy.interp`` for one value (ties in ``xp`` take the last), without array overhead."""
+    if x <= xp[0]:
+        return float(fp[0]) if x < xp[0] else float(fp[bisect_right(xp, x) - 1])
+    if x >= xp[-1]:
+        return float(fp[-1])
+    i = bisect_right(xp, x)
+    x0, x1, f0, f1 = xp[i - 1], xp[i], fp[i - 1], fp[i]
+    return float(f0 + (f1 - f0) * (x - x0) / (x1 - x0))
+
+
 @dataclass(frozen=True)
 class RecoveryStats:
     """Summary of the time to recovery of one (entity, error type).
@@ -177,15 +189,13 @@ class RecoveryStats:
         """Time to recovery at level ``q`` among recovered errors (interpolated)."""
         if not self.n_recovered:
             return float("nan")
-        grid = (0.0, *QUANTILE_GRID)
-        values = (self.quantiles[0], *self.quantiles)
-        return float(np.interp(q, grid, values))
+        return _interp(q, (0.0, *QUANTILE_GRID), (self.quantiles[0], *self.quantiles))
 
     def share_within(self, seconds: float) -> float:
         """Share of all errors (censored ones count as not recovered) cleared within ``seconds``."""
         if not self.n_recovered:
             return 0.0
-        level = float(np.interp(seconds, (0.0, *self.quantiles), (0.0, *QUANTILE_GRID)))
+        level = _interp(seconds, (0.0, *self.quantiles), (0.0, *QUANTILE_GRID))
         return self.recovered_share * level
 
     def to_dict(self) -> dict:

@@ -154,8 +154,10 @@ class PolicyConfig:
 def rules_default(x: Mapping[str, Any]) -> str:
     """Today's practice for a context: the action the rules pick before any outcome.
 
-    High predicted risk points to the circuit (or the fallback), low risk and
-    a Retry-After to a plain retry, otherwise the category's default.
+    High predicted risk points to the circuit (or the fallback); low risk, a
+    Retry-After, or a history where such errors cleared within the budget
+    point to a plain retry after the learned delay; otherwise the category's
+    default (backoff for retryable errors, failing fast for the others).
     """
     ca = CATEGORY_ACTIONS[x["category"]]
     if "retry_backoff" in ca.forbidden:
@@ -166,7 +168,7 @@ def rules_default(x: Mapping[str, Any]) -> str:
         return ca.default_other
     if not x.get("can_retry", True):  # e.g. a Retry-After beyond the caller's budget
         return ca.default_other
-    if x.get("retry_after") or x.get("risk") == "low":
+    if x.get("retry_after") or x.get("risk") == "low" or x.get("history") == "fast":
         return "retry"
     return ca.default_retryable
 
@@ -202,7 +204,7 @@ class ActionPolicy:
     --------
     >>> policy = ActionPolicy()
     >>> x = {"category": "unavailable", "retryable": True, "transient": True,
-    ...      "fallback": False, "history": "fast", "burst": "few", "risk": "unknown",
+    ...      "fallback": False, "history": "mixed", "burst": "few", "risk": "unknown",
     ...      "retry_after": False}
     >>> arms = allowed_actions(x, can_retry=True, can_backoff=True)
     >>> policy.predict_one(x, arms)

@@ -156,8 +156,8 @@ def reason_text(
     elif plan.cleared_share is not None and action in ("retry", "retry_backoff"):
         parts.append(f"{plan.cleared_share:.0%} of such errors cleared within "
                      f"{_seconds(plan.delay_s)}")
-    elif plan.budget_share is not None:
-        parts.append(f"{plan.budget_share:.0%} of such errors cleared within the "
+    elif plan.budget_share is not None and plan.budget_share < 0.5:
+        parts.append(f"only {plan.budget_share:.0%} of such errors cleared within the "
                      f"{plan.time_budget_s:g} s budget")
     if learned is not None and learned[0] > 0:
         parts.append(f"{learned[0]} past outcomes of this action here scored {learned[1]:.2f}")

@@ -165,7 +165,7 @@ class ErrorEvent:
             raise ConfigError(
                 f"error: missing 'service' in {sorted(data)}; say which service's call failed"
             )
-        names = {f.name for f in fields(cls)}
+        names = _EVENT_FIELDS
         known = {k: v for k, v in data.items() if k in names and k != "attributes"}
         extra = dict(data.get("attributes") or {})
         extra.update({k: v for k, v in data.items() if k not in names})
@@ -175,6 +175,9 @@ class ErrorEvent:
         if known.get("severity") is None:
             known.pop("severity", None)
         return cls(**known, attributes=extra)
+
+
+_EVENT_FIELDS = frozenset(f.name for f in fields(ErrorEvent))
 
 
 def _is_nan(value: Any) -> bool:
@@ -358,6 +361,8 @@ DEFAULT_RULES: tuple[ErrorRule, ...] = (
        error_type=r"ResourceExhausted|TooManyOpenFiles|Disk ?Full|NoSpace|PoolExhausted|"
        r"RejectedExecution"),
     _r("internal", False, False, "high", "runtime error", error_type=r"RuntimeError|Exception$"),
+    _r("resource_exhausted", False, False, "critical", "disk full in message",
+       message=r"no space left|disk (is )?full|quota exceeded"),
     _r("timeout", True, True, "medium", "timeout in message", message=r"timed? ?out|deadline"),
     _r("connection", True, True, "medium", "connection failure in message",
        message=r"connection (refused|reset|closed)|broken pipe|unreachable"),
