@@ -20,7 +20,7 @@ the learned policy and with today's fixed policies.
 from __future__ import annotations
 
 from errpredict.recovery._classifier import Classification, ErrorClassifier
-from errpredict.recovery._context import CallContext
+from errpredict.recovery._context import CallContext, context_from_events
 from errpredict.recovery._delays import DelayConfig, RetryPlan, plan_retry
 from errpredict.recovery._evaluate import FIXED_BACKOFF_S, evaluate_recovery
 from errpredict.recovery._history import RecoveryStats, recovery_times
@@ -57,6 +57,7 @@ __all__ = [
     "RecoveryStats",
     "RetryPlan",
     "RewardConfig",
+    "context_from_events",
     "evaluate_recovery",
     "load_rules",
     "plan_retry",

@@ -15,7 +15,7 @@ from errpredict.recovery._delays import RetryPlan
 from errpredict.recovery._policy import PolicyConfig
 from errpredict.recovery._rules import ErrorEvent
 
-__all__ = ["CallContext", "features"]
+__all__ = ["CallContext", "context_from_events", "features"]
 
 _KEYS = ("risk", "dependency_risk", "has_fallback", "time_budget_s", "now", "retry_after_s",
          "recent_errors", "recent_window_s")
@@ -176,3 +176,59 @@ def features(
         "entity": event.service,
         "period": _period(error_time(event, ctx)),
     }
+
+
+def context_from_events(
+    events: pd.DataFrame,
+    service: str,
+    *,
+    at: Any = None,
+    window_s: float = 300.0,
+    risk: pd.DataFrame | None = None,
+    dependencies: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A recommendation context from recent events and, optionally, predicted risk.
+
+    Parameters
+    ----------
+    events
+        Recent canonical events.
+    service
+        The service whose call failed.
+    at
+        The decision time (default: the last event).
+    window_s
+        ``recent_errors`` counts the service's errors in ``(at - window_s, at]``.
+    risk
+        ``predict_risk`` output (``entity``, ``timestamp``, ``risk``); the latest
+        row at or before ``at`` per entity gives ``risk`` for ``service`` and
+        ``dependency_risk`` for the services it calls.
+    dependencies
+        ``(caller, callee)`` pairs; the callees of ``service`` are its dependencies.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"timestamp": pd.to_datetime([0, 100, 200], unit="s", utc=True),
+    ...                    "service": "payments", "is_error": [True, True, False]})
+    >>> context_from_events(ev, "payments")["recent_errors"]
+    2
+    """
+    for col in ("timestamp", "service", "is_error"):
+        if col not in events.columns:
+            raise ConfigError(f"context_from_events: events lack column {col!r}")
+    now = events["timestamp"].max() if at is None else _timestamp(at, "at")
+    ts = events["timestamp"]
+    mine = (events["service"] == service) & events["is_error"].astype(bool)
+    recent = mine & (ts > now - pd.Timedelta(seconds=window_s)) & (ts <= now)
+    out: dict[str, Any] = {"recent_errors": int(recent.sum()), "now": now,
+                           "recent_window_s": float(window_s)}
+    if risk is not None and len(risk):
+        latest = risk.loc[risk["timestamp"] <= now].sort_values("timestamp")
+        latest = latest.groupby("entity", sort=False)["risk"].last()
+        if service in latest.index:
+            out["risk"] = float(latest[service])
+        callees = [b for a, b in (dependencies or []) if a == service]
+        deps = {c: float(latest[c]) for c in callees if c in latest.index}
+        if deps:
+            out["dependency_risk"] = deps
+    return out

@@ -10,7 +10,7 @@ import pytest
 
 from errpredict.exceptions import ConfigError, FeedbackError
 from errpredict.feedback import FeedbackProcessor
-from errpredict.recovery import Recommendation, Recommender
+from errpredict.recovery import Recommendation, Recommender, context_from_events
 
 ERROR_503 = {"service": "payments", "error_type": "HTTP 503"}
 
@@ -184,3 +184,22 @@ def test_json_state_round_trip():
 def test_context_is_validated(context, message):
     with pytest.raises(ConfigError, match=message):
         Recommender().recommend(ERROR_503, context)
+
+
+def test_context_from_recent_events_and_predicted_risk(fitted):
+    _ts = pd.to_datetime([0, 100, 200, 250, 290, 295], unit="s", utc=True)
+    events = pd.DataFrame({
+        "timestamp": _ts,
+        "service": ["payments", "payments", "payments", "db-proxy", "payments", "payments"],
+        "is_error": [True, True, True, True, False, True],
+    })
+    risk = pd.DataFrame({"entity": ["payments", "db-proxy", "db-proxy"],
+                         "timestamp": _ts[[0, 0, 5]], "risk": [0.2, 0.5, 0.92]})
+    ctx = context_from_events(events, "payments", risk=risk,
+                              dependencies=[("payments", "db-proxy"), ("checkout", "payments")])
+    assert ctx == {"recent_errors": 4, "now": _ts[5], "recent_window_s": 300.0, "risk": 0.2,
+                   "dependency_risk": {"db-proxy": 0.92}}
+    r = fitted.recommend(ERROR_503, ctx)
+    assert r.action == "open_circuit" and r.context["risk"] == "high"
+    ctx = context_from_events(events, "payments", at=_ts[2], window_s=150)
+    assert ctx["recent_errors"] == 2
