@@ -77,11 +77,24 @@ def _csv_step(path: Path, log: ReadLog, read):
 
 
 def _read_csv_fast(path: Path) -> pd.DataFrame | None:
+    """The whole CSV through Arrow's multithreaded reader; None when it cannot say why not.
+
+    Integer columns with gaps come out as floats (Arrow keeps their nulls), and the
+    canonical string columns stay strings with empty cells as missing values.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    strings = {c: pa.string() for c in _csv_dtypes(path)}
     try:
-        return pd.read_csv(path, sep=_sep(path), engine="pyarrow", dtype=_csv_dtypes(path))
-    except pd.errors.EmptyDataError:
-        raise _empty(path) from None
-    except Exception:  # the pyarrow engine does not say where; the C engine will
+        table = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(delimiter=_sep(path)),
+            convert_options=pacsv.ConvertOptions(column_types=strings,
+                                                 strings_can_be_null=True),
+        )
+        return table.to_pandas()
+    except Exception:  # Arrow does not say which line; the C engine will
         return None
 
 

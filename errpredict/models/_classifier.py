@@ -57,8 +57,13 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
     target_precision
         When set, the threshold is the lowest one whose validation precision
         reaches it (most recall at that precision); else the best F1.
+    max_train_rows
+        Above this many training rows, negatives are sampled at the rate that
+        brings the total to it, and weighted by the inverse of that rate, so
+        that long histories train in bounded time; positives and the
+        validation part are always kept whole.
     random_state
-        Seed of the boosting.
+        Seed of the boosting and of the negative sampling.
 
     Examples
     --------
@@ -72,11 +77,12 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, model: str = "hgb", validation_fraction: float = 0.2,
                  calibration: str | None = "sigmoid", target_precision: float | None = None,
-                 random_state: int | None = 0):
+                 max_train_rows: int | None = 100_000, random_state: int | None = 0):
         self.model = model
         self.validation_fraction = validation_fraction
         self.calibration = calibration
         self.target_precision = target_precision
+        self.max_train_rows = max_train_rows
         self.random_state = random_state
 
     def _check_params(self):
@@ -131,12 +137,16 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         usable_val = len(np.unique(y_enc[va])) == 2 and len(np.unique(y_enc[tr])) == 2
         if not usable_val:
             tr, va = slice(0, n), slice(0, n)
+        rows, weight = self._sample(y_enc[tr])
+        Xt, yt = X[tr][rows], y_enc[tr][rows]
         base = make_estimator(self.model, self.random_state)
+        fit_kw = {} if weight is None else {_weight_param(base): weight}
         if self.model == "hgb" and usable_val:
             base.set_params(early_stopping=True, n_iter_no_change=15, scoring="loss")
-            base.fit(X[tr], y_enc[tr], X_val=X[va], y_val=y_enc[va])
+            base.fit(Xt, yt, X_val=X[va], y_val=y_enc[va], **fit_kw)
         else:
-            base.fit(X[tr], y_enc[tr])
+            base.fit(Xt, yt, **fit_kw)
+        self.n_sampled_ = len(rows)
         self.validation_used_ = bool(usable_val)
         self.n_train_, self.n_validation_ = split if usable_val else n, n - split
         self.estimator_ = base
@@ -148,6 +158,22 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         self.threshold_ = choose_threshold(y_enc[va], p_val, self.target_precision)
         self.validation_scores_ = (y_enc[va], p_val)
         return self
+
+    def _sample(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rows to train on (time order kept) and their weights, or all rows unweighted."""
+        n, cap = len(y), self.max_train_rows
+        if cap is None or n <= cap:
+            return np.arange(n), None
+        pos = y == 1
+        n_neg = int((~pos).sum())
+        rate = max(cap - int(pos.sum()), 1) / max(n_neg, 1)
+        if rate >= 1.0:
+            return np.arange(n), None
+        rng = np.random.default_rng(self.random_state)
+        keep = pos | (rng.random(n) < rate)
+        rows = np.flatnonzero(keep)
+        weight = np.where(pos[rows], 1.0, 1.0 / rate)
+        return rows, weight
 
     def _fill_unobserved(self, X: np.ndarray) -> np.ndarray:
         if len(self.unobserved_columns_):
@@ -207,3 +233,10 @@ def _apply_calibrator(cal, p: np.ndarray) -> np.ndarray:
         return cal.predict(p)
     a, b = cal
     return 1.0 / (1.0 + np.exp(-(a * _logit(p)[:, 0] + b)))
+
+
+def _weight_param(estimator) -> str:
+    """Name under which ``fit`` takes sample weights (a pipeline routes it to its last step)."""
+    if hasattr(estimator, "steps"):
+        return f"{estimator.steps[-1][0]}__sample_weight"
+    return "sample_weight"
