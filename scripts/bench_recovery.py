@@ -21,7 +21,7 @@ from errpredict.recovery import evaluate_recovery
 KEYS = ("mean_time_to_recovery_s", "wasted_calls", "failed_requests", "recovered", "n")
 
 
-def run(days: float, services: int, seed: int, warmup: str, fallback: bool) -> dict:
+def run(days: float, services: int, seed: int, warmup: float | str, fallback: bool) -> dict:
     h = generate_history(days=days, services=services, seed=seed)
     t0 = time.perf_counter()
     result = evaluate_recovery(h.events, h.incidents, warmup=warmup, seed=seed, fallback=fallback)
@@ -51,10 +51,14 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=7.0)
     parser.add_argument("--services", type=int, default=8)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--warmup", default="1D")
+    parser.add_argument("--warmup", default="0.15", help="a share of the history or a duration")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    runs = [run(args.days, args.services, seed, args.warmup, fallback)
+    try:
+        warmup: float | str = float(args.warmup)
+    except ValueError:
+        warmup = args.warmup
+    runs = [run(args.days, args.services, seed, warmup, fallback)
             for seed in args.seeds for fallback in (False, True)]
     if args.json:
         print(json.dumps(runs, indent=1))

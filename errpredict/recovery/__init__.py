@@ -23,6 +23,7 @@ from errpredict.recovery._classifier import Classification, ErrorClassifier
 from errpredict.recovery._context import CallContext, context_from_events
 from errpredict.recovery._delays import DelayConfig, RetryPlan, plan_retry
 from errpredict.recovery._evaluate import FIXED_BACKOFF_S, evaluate_recovery
+from errpredict.recovery._event import ErrorEvent
 from errpredict.recovery._history import RecoveryStats, recovery_times
 from errpredict.recovery._policy import ActionPolicy, PolicyConfig, RewardConfig, rules_default
 from errpredict.recovery._recommendation import Alternative, Recommendation
@@ -32,7 +33,6 @@ from errpredict.recovery._rules import (
     CATEGORIES,
     CATEGORY_ACTIONS,
     DEFAULT_RULES,
-    ErrorEvent,
     ErrorRule,
     load_rules,
 )

@@ -11,13 +11,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from errpredict.exceptions import ConfigError, NotFittedError
+from errpredict.recovery._event import ErrorEvent
 from errpredict.recovery._history import (
     RecoveryStats,
     burst_level,
     recovery_times,
     summarise_recovery,
 )
-from errpredict.recovery._rules import DEFAULT_RULES, ErrorEvent, ErrorRule, load_rules
+from errpredict.recovery._rules import DEFAULT_RULES, ErrorRule, load_rules
 
 __all__ = ["Classification", "ErrorClassifier"]
 

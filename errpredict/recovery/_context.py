@@ -12,8 +12,8 @@ import pandas as pd
 from errpredict.exceptions import ConfigError
 from errpredict.recovery._classifier import Classification
 from errpredict.recovery._delays import RetryPlan
+from errpredict.recovery._event import ErrorEvent
 from errpredict.recovery._policy import PolicyConfig
-from errpredict.recovery._rules import ErrorEvent
 
 __all__ = ["CallContext", "context_from_events", "features"]
 

@@ -170,6 +170,28 @@ def _summary(run: dict, calls: pd.DataFrame, requests: pd.DataFrame, since: int,
     }
 
 
+def _warmup(warmup: float | str | pd.Timedelta, history: pd.Timedelta) -> pd.Timedelta:
+    if isinstance(warmup, int | float) and not isinstance(warmup, bool):
+        if not 0.0 <= warmup < 1.0:
+            raise ConfigError(
+                f"evaluate_recovery: a warmup given as a share must be in [0, 1), got {warmup!r}"
+            )
+        return history * float(warmup)
+    try:
+        span = pd.Timedelta(warmup)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"evaluate_recovery: warmup {warmup!r} is neither a share of the history (0.15) "
+            "nor a duration such as '1D'"
+        ) from None
+    if span < pd.Timedelta(0) or span >= history:
+        raise ConfigError(
+            f"evaluate_recovery: warmup {warmup!r} must be >= 0 and shorter than the history "
+            f"({history}); give a shorter one such as '6h' or a share such as 0.15"
+        )
+    return span
+
+
 def _fallback_fn(fallback: bool | Iterable[str]) -> Callable[[str], bool]:
     if isinstance(fallback, bool):
         return lambda _svc: fallback
@@ -186,7 +208,7 @@ def evaluate_recovery(
     events: pd.DataFrame,
     incidents: pd.DataFrame,
     *,
-    warmup: str | pd.Timedelta = "1D",
+    warmup: float | str | pd.Timedelta = 0.15,
     seed: int = 0,
     time_budget_s: float = 10.0,
     fallback: bool | Iterable[str] = False,
@@ -210,7 +232,8 @@ def evaluate_recovery(
     events, incidents
         A generated history (:func:`errpredict.datasets.generate_history`).
     warmup
-        Length of the warm-up from the first event.
+        The warm-up from the first event: a share of the history (a float in
+        [0, 1)) or a duration (``"1D"``, ``"6h"``).
     seed
         Seeds the recommender's jitter and the load shedding draws.
     time_budget_s
@@ -235,18 +258,12 @@ def evaluate_recovery(
         ``learned``, ``fixed_backoff`` (100 ms x2, 5 attempts), ``never_retry``
         and ``always_circuit``.
     """
-    try:
-        span = pd.Timedelta(warmup)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"evaluate_recovery: warmup {warmup!r} is not a duration such as '1D'"
-        ) from None
-    if span < pd.Timedelta(0):
-        raise ConfigError(f"evaluate_recovery: warmup must be >= 0, got {warmup!r}")
+    first, last = events["timestamp"].min(), events["timestamp"].max()
+    span = _warmup(warmup, last - first)
     calls = failed_calls(events, incidents)
     requests = _requests(events)
     model = OutcomeModel.from_events(events, time_budget_s=time_budget_s)
-    since = int(events["timestamp"].min().value + span.value)
+    since = int(first.value + span.value)
     fb = _fallback_fn(fallback)
     healthy = _counter(requests)
     rec = recommender if recommender is not None else Recommender(seed=seed)

@@ -304,7 +304,14 @@ class ActionPolicy:
 
     @property
     def n_buckets(self) -> int:
+        """Contexts that have outcomes."""
         return len(self._buckets)
+
+    def outcome_counts(self) -> dict[str, dict[str, int]]:
+        """Real outcomes learned per bucket and action (the priors left out)."""
+        prior = self.config.prior_count
+        return {k: {a: int(n) - prior for a, (n, _) in v.items() if int(n) > prior}
+                for k, v in self._stats.items()}
 
     # -- state ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from errpredict.exceptions import ConfigError, FeedbackError
 from errpredict.recovery._classifier import ErrorClassifier
 from errpredict.recovery._context import CallContext, error_time, features
 from errpredict.recovery._delays import DelayConfig, plan_retry
+from errpredict.recovery._event import ErrorEvent
 from errpredict.recovery._policy import (
     ActionPolicy,
     PolicyConfig,
@@ -27,7 +28,7 @@ from errpredict.recovery._recommendation import (
     reason_text,
     why_not,
 )
-from errpredict.recovery._rules import ACTIONS, DEFAULT_RULES, ErrorEvent
+from errpredict.recovery._rules import ACTIONS, DEFAULT_RULES
 
 __all__ = ["Recommender"]
 
@@ -286,6 +287,28 @@ class Recommender:
         return n
 
     # -- state ---------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """What ``models show`` prints: history covered, disagreements, what the policy learned.
+
+        Examples
+        --------
+        >>> Recommender().summary()["outcomes_learned"]
+        0
+        """
+        out: dict[str, Any] = {"fitted": self.is_fitted, "model_version": self.model_version}
+        if self.is_fitted:
+            table = self.classifier.recovery_
+            out.update(
+                services=int(table["service"].nunique()),
+                error_types=int(table["error_type"].nunique()),
+                errors=int(table["n"].sum()),
+                disagreements=self.classifier.disagreements_["finding"].tolist(),
+            )
+        out["contexts"] = self.policy.n_buckets
+        counts = self.policy.outcome_counts()
+        out["outcomes_learned"] = sum(sum(v.values()) for v in counts.values())
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able state: configuration, recovery statistics and the policy.
 

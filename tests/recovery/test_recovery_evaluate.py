@@ -129,7 +129,11 @@ def test_with_a_fallback_the_learned_policy_fails_over(history):
 
 
 def test_bad_arguments(history):
-    with pytest.raises(ConfigError, match="warmup"):
+    with pytest.raises(ConfigError, match="neither a share"):
         evaluate_recovery(history.events, history.incidents, warmup="soon")
+    with pytest.raises(ConfigError, match="shorter than the history"):
+        evaluate_recovery(history.events, history.incidents, warmup="3D")
+    with pytest.raises(ConfigError, match=r"in \[0, 1\)"):
+        evaluate_recovery(history.events, history.incidents, warmup=1.5)
     with pytest.raises(ConfigError, match="fallback"):
         evaluate_recovery(history.events, history.incidents, fallback="payments")

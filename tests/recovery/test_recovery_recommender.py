@@ -140,6 +140,8 @@ def test_outcomes_survive_a_restart_and_the_policy_resumes(tmp_path):
     again = Recommender(rec.classifier, feedback=store)
     assert again.n_replayed == 60
     assert again.policy.to_dict() == state
+    summary = again.summary()
+    assert (summary["outcomes_learned"], summary["services"], summary["errors"]) == (60, 1, 121)
     after = again.recommend(probe, context, recommendation_id="probe-2")
     assert (after.action, after.params, after.confidence, after.reason) == (
         before.action, before.params, before.confidence, before.reason)
