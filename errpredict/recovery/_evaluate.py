@@ -17,7 +17,6 @@ __all__ = ["FIXED_BACKOFF_S", "evaluate_recovery"]
 
 #: Today's common practice: exponential backoff from 100 ms, doubling, 5 attempts.
 FIXED_BACKOFF_S = (0.1, 0.2, 0.4, 0.8, 1.6)
-POLICIES = ("learned", "fixed_backoff", "never_retry", "always_circuit")
 
 Decide = Callable[[int, dict, bool], tuple[str, dict, Any]]
 
@@ -41,7 +40,7 @@ def _recent(calls: pd.DataFrame, window_s: float) -> np.ndarray:
 
 
 def _blocked(requests: pd.DataFrame, spans: list[tuple[str, int, int]], since: int) -> np.ndarray:
-    """Mask of requests inside any (service, lo, hi] span, at or after ``since``."""
+    """Mask of requests inside any ``(lo, hi)`` span of their service, at or after ``since``."""
     mask = np.zeros(len(requests), dtype=bool)
     if not spans:
         return mask
