@@ -94,3 +94,27 @@ def test_bad_option_and_bad_model(tmp_path, work):
     p = run("evaluate", "--model", tmp_path / "nothing", "--data", work / "test.csv", ok=False)
     assert p.returncode == 2 and "no such model bundle" in p.stderr
     assert Path(work / "train.csv").exists()
+
+
+def test_recommend_and_evaluate_recovery(work):
+    model = work / "m"
+    if not model.exists():
+        run("train", "--data", work / "train.csv", "--out", model, "--no-tracking")
+    assert (model / "recovery.json").exists()
+    r = json.loads(run("recommend", "--model", model, "--service", "payments",
+                       "--error-type", "HTTP 503", "--http-status", 503, "--risk", 0.05,
+                       "--json").stdout)
+    assert r["action"] in ("retry", "retry_backoff") and r["params"]["delay_s"] > 0
+    assert "payments returned HTTP 503" in r["reason"]
+    r = json.loads(run("recommend", "--model", model, "--service", "payments",
+                       "--error-type", "HTTP 400", "--http-status", 400, "--json").stdout)
+    assert r["action"] == "fail_fast" and not r["retryable"]
+    r = json.loads(run("recommend", "--model", model, "--service", "checkout",
+                       "--error-type", "HTTP 503", "--http-status", 503,
+                       "--dependency-risk", "payments=0.95", "--risk", 0.9, "--json").stdout)
+    assert r["action"] in ("open_circuit", "fail_over") and r["reason"]
+    p = run("evaluate-recovery", "--data", work / "h.csv", "--json")
+    res = json.loads(p.stdout)
+    for policy in ("learned", "fixed_backoff", "never_retry", "always_circuit"):
+        assert {"mean_time_to_recovery_s", "wasted_calls", "failed_requests"} <= set(res[policy])
+    assert res["learned"]["wasted_calls"] < res["fixed_backoff"]["wasted_calls"]

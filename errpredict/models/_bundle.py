@@ -29,7 +29,7 @@ from errpredict.models._evaluate import grid_truth, score_with_baseline
 __all__ = ["RiskModel", "load_model", "BUNDLE_FORMAT", "package_versions"]
 
 BUNDLE_FORMAT = 1
-MODEL_FILE, META_FILE = "model.joblib", "metadata.json"
+MODEL_FILE, META_FILE, RECOVERY_FILE = "model.joblib", "metadata.json", "recovery.json"
 
 
 def package_versions() -> dict[str, str]:
@@ -73,6 +73,22 @@ class RiskModel:
     @property
     def entity(self) -> str:
         return self.featurizer.entity
+
+    def recommender(self, feedback=None):
+        """The :class:`~errpredict.recovery.Recommender` fitted with this model's history.
+
+        ``feedback`` (a :class:`~errpredict.feedback.FeedbackProcessor`) makes the
+        policy learn durably from outcomes, and resume from those already stored.
+        """
+        from errpredict.recovery import Recommender
+
+        state = self.extras.get("recovery")
+        if state is None:
+            raise ModelBundleError(
+                "this model holds no recovery statistics; retrain it with "
+                "errpredict train (recovery statistics are fitted for --entity service)"
+            )
+        return Recommender.from_dict(state["state"], feedback=feedback)
 
     @property
     def version(self) -> str:
@@ -144,6 +160,8 @@ class RiskModel:
             "feature_names": [str(f) for f in self.featurizer.feature_names_out_],
         })
         meta.setdefault("versions", package_versions())
+        if "recovery" in self.extras:  # readable beside the pickle, and JSON only
+            (path / RECOVERY_FILE).write_text(json.dumps(self.extras["recovery"]["state"]))
         tmp_meta = path / (META_FILE + ".tmp")
         tmp_meta.write_text(json.dumps(meta, indent=2, default=str))
         os.replace(tmp_meta, path / META_FILE)

@@ -48,6 +48,8 @@ def train(
     windows: tuple = DEFAULT_WINDOWS,
     validation_fraction: float = 0.2,
     random_state: int = 0,
+    recovery: bool = True,
+    recovery_window: str = "3d",
     source: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RiskModel:
@@ -60,6 +62,11 @@ def train(
     probabilities and choose the alarm threshold (best F1, or the lowest that
     reaches ``target_precision``); the figures on it, beside the persistence
     baseline's, are kept in ``model.metadata["validation"]``.
+
+    With ``recovery``, the recovery statistics (how fast each entity recovers
+    from each error type, for :class:`errpredict.recovery.Recommender`) are
+    fitted on the last ``recovery_window`` of the history and kept in the
+    model (``model.extras["recovery"]``, JSON-able).
 
     Examples
     --------
@@ -101,6 +108,10 @@ def train(
     risk[val_rows] = clf.validation_scores_[1]
     validation = score_with_baseline(truth, risk, clf.threshold_, target, grid.step_ns,
                                      rows=val_rows)
+    extras = {}
+    if recovery and entity == "service":
+        say("recovery")
+        extras["recovery"] = fit_recovery(events, recovery_window)
     ts = events["timestamp"]
     meta = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -116,5 +127,18 @@ def train(
         "validation": validation,
         "versions": package_versions(),
     }
+    if "recovery" in extras:
+        meta["recovery"] = {k: v for k, v in extras["recovery"]["summary"].items()}
     meta["training"]["seconds"] = round(time.perf_counter() - t0, 3)
-    return RiskModel(featurizer, clf, target, meta)
+    return RiskModel(featurizer, clf, target, meta, extras)
+
+
+def fit_recovery(events: pd.DataFrame, window: str = "3d") -> dict:
+    """Recovery statistics of the last ``window`` of a history, as JSON-able state."""
+    from errpredict.features._time import to_ns
+    from errpredict.recovery import Recommender
+
+    ts = events["timestamp"]
+    recent = events[ts > ts.iloc[-1] - pd.Timedelta(to_ns(window, name="recovery_window"))]
+    rec = Recommender().fit(recent)
+    return {"state": rec.to_dict(), "summary": rec.summary(), "window": window}

@@ -165,8 +165,10 @@ def reason_text(
         parts.append(f"retry after {_seconds(params['delay_s'])}, at most "
                      f"{params['max_attempts']} time{'s' if params['max_attempts'] > 1 else ''}")
     elif action == "retry_backoff":
-        parts.append(f"retry with exponential backoff from {_seconds(params['base_s'])} "
-                     f"(full jitter), at most {params['max_attempts']} times")
+        n = params["max_attempts"]
+        parts.append(f"retry with exponential backoff (base {_seconds(params['base_s'])}, full "
+                     f"jitter), first after {_seconds(params['delay_s'])}, at most {n} "
+                     f"time{'s' if n > 1 else ''}")
     elif action == "open_circuit":
         parts.append(f"open the circuit for {_seconds(params['circuit_open_s'])} and fail "
                      "calls fast meanwhile")
