@@ -6,7 +6,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from errpredict.models import RiskClassifier
 
-
 # predict() raises an alarm where the calibrated risk reaches the threshold chosen on
 # validation, not at 0.5, as scikit-learn's own FixedThresholdClassifier does; so predict
 # and argmax(predict_proba) differ by design.
