@@ -1,9 +1,10 @@
 #!/usr/bin/env python
-"""Benchmark: ingest a large events CSV into Parquet with bounded memory.
+"""Benchmark: ingest a large events CSV into Parquet, then featurize it, with bounded memory.
 
-Writes (or takes) a CSV of synthetic canonical events, then converts it with
-``errpredict.io.ingest`` in a fresh child process and prints events/s and that
-process's peak resident memory (``ru_maxrss``)::
+Writes (or takes) a CSV of synthetic canonical events, converts it with
+``errpredict.io.ingest`` in a fresh child process, then featurizes the Parquet
+file chunk by chunk (``errpredict.features.transform_chunks``) in another,
+and prints events/s and each process's peak resident memory (``ru_maxrss``)::
 
     python scripts/bench_ingest.py                       # 10 million events in /tmp
     python scripts/bench_ingest.py --events 1000000
@@ -88,6 +89,22 @@ def _ingest_child(csv: str, out: str, chunk_rows: int) -> None:
                       "source_format": summary.source_format}))
 
 
+def _featurize_child(parquet: str, chunk_rows: int) -> None:
+    from errpredict.features import ErrorHistoryFeaturizer, transform_chunks
+    from errpredict.io import iter_events
+
+    t0 = time.perf_counter()
+    first = next(iter(iter_events(parquet, chunk_rows=chunk_rows)))
+    fz = ErrorHistoryFeaturizer().fit(first)
+    del first
+    times, entities, X = transform_chunks(fz, lambda: iter_events(parquet, chunk_rows=chunk_rows))
+    seconds = time.perf_counter() - t0
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "rows_out": int(X.shape[0]),
+                      "features": int(X.shape[1]), "entities": len(entities),
+                      "peak_rss_mib": peak_kib / 1024}))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000,
@@ -98,9 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the files written")
     parser.add_argument("--ingest-child", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--featurize-child", metavar="PARQUET", help=argparse.SUPPRESS)
+    parser.add_argument("--no-featurize", action="store_true", help="only ingest")
     args = parser.parse_args(argv)
     if args.ingest_child:
         _ingest_child(*args.ingest_child, args.chunk_rows)
+        return 0
+    if args.featurize_child:
+        _featurize_child(args.featurize_child, args.chunk_rows)
         return 0
     work = args.workdir or Path(tempfile.mkdtemp(prefix="errpredict-bench-", dir="/tmp"))
     work.mkdir(parents=True, exist_ok=True)
@@ -128,6 +150,21 @@ def main(argv: list[str] | None = None) -> int:
               f"{rate:,.0f} events/s, peak RSS {result['peak_rss_mib']:,.0f} MiB, "
               f"Parquet {out.stat().st_size / 2**20:,.0f} MiB")
         print(json.dumps({**result, "events_per_s": rate}))
+        if not args.no_featurize:
+            child = subprocess.run(
+                [sys.executable, __file__, "--featurize-child", str(out),
+                 "--chunk-rows", str(args.chunk_rows)],
+                capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "2"},
+            )
+            if child.returncode != 0:
+                print(child.stderr, file=sys.stderr)
+                return child.returncode
+            feat = json.loads(child.stdout.strip().splitlines()[-1])
+            print(f"featurized {result['rows']:,} events from Parquet in chunks in "
+                  f"{feat['seconds']:.1f} s: {result['rows'] / feat['seconds']:,.0f} events/s "
+                  f"-> {feat['rows_out']:,} x {feat['features']} features, peak RSS "
+                  f"{feat['peak_rss_mib']:,.0f} MiB")
+            print(json.dumps({"featurize": feat}))
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

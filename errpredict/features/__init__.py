@@ -10,10 +10,11 @@ give the same features on both paths.
 
 from __future__ import annotations
 
+from errpredict.features._chunked import transform_chunks
 from errpredict.features._featurizer import ErrorHistoryFeaturizer
 from errpredict.features._grid import Grid, make_grid
 from errpredict.features._labels import Target, make_labels
 from errpredict.features._time import format_duration, to_ns
 
 __all__ = ["ErrorHistoryFeaturizer", "Grid", "Target", "format_duration", "make_grid",
-           "make_labels", "to_ns"]
+           "make_labels", "to_ns", "transform_chunks"]

@@ -139,3 +139,17 @@ def test_no_feature_sees_the_future(ev, cut_s, seed):
     t = a.index.get_level_values("timestamp")
     keep = a[t <= cut]
     pd.testing.assert_frame_equal(keep, b.loc[keep.index])
+
+
+def test_chunked_transform_equals_in_memory(tmp_path):
+    from errpredict.datasets import generate_history
+    from errpredict.features import transform_chunks
+    from errpredict.io import iter_events, write_events
+
+    ev = generate_history(days=0.3, services=4, seed=2).events
+    path = write_events(ev, tmp_path / "h.parquet")
+    fz = ErrorHistoryFeaturizer().fit(ev)
+    grid, X = fz.transform_arrays(ev)
+    times, ents, Xc = transform_chunks(fz, lambda: iter_events(path, chunk_rows=5_000))
+    assert list(ents) == list(grid.entities) and (times == grid.times_ns).all()
+    np.testing.assert_allclose(Xc, X, rtol=1e-12, atol=1e-9)
