@@ -1,1 +1,41 @@
-"""(being built)"""
+"""MLflow tracking and the model registry for errpredict models.
+
+:func:`log_training_run` records a trained model as an MLflow run: settings,
+every validation figure beside the persistence baseline's, a dataset record,
+tags, plots, a model card, and the model itself as a pyfunc model that wraps
+the bundle (servable with ``mlflow models serve``), optionally registered as
+a new version. :func:`log_evaluation_run` records an evaluation.
+:func:`list_models`, :func:`show_model` and :func:`promote` read the registry
+and move aliases (``champion``, ``challenger``); :func:`load_registered_model`
+turns ``models:/NAME@ALIAS``, ``models:/NAME/VERSION`` or ``runs:/ID/model``
+back into a :class:`~errpredict.models.RiskModel`. Runs go to
+``MLFLOW_TRACKING_URI``, else to ``mlflow.db`` in the working directory
+(:func:`tracking_uri`); MLflow is imported only when used, with telemetry off.
+"""
+
+from __future__ import annotations
+
+from errpredict.tracking._env import git_commit, tracking_uri
+from errpredict.tracking._registry import (
+    list_models,
+    load_registered_model,
+    parse_model_ref,
+    promote,
+    show_model,
+)
+from errpredict.tracking._runs import RunInfo, log_evaluation_run, log_training_run
+from errpredict.tracking._worker import warm_up
+
+__all__ = [
+    "RunInfo",
+    "git_commit",
+    "list_models",
+    "load_registered_model",
+    "log_evaluation_run",
+    "log_training_run",
+    "parse_model_ref",
+    "promote",
+    "show_model",
+    "tracking_uri",
+    "warm_up",
+]

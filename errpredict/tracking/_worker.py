@@ -1,0 +1,180 @@
+"""A tracking worker process, started before training, that writes the run afterwards.
+
+Importing MLflow and opening its store take one to two seconds of CPU, more
+than the whole budget of tracking. :func:`warm_up` starts a worker process
+that does that while the model trains, at a lower CPU priority so that
+training keeps the cores; :func:`~errpredict.tracking.log_training_run` then
+hands it the run to write and computes the events-dependent part meanwhile.
+A process rather than a thread: a thread importing modules would hold the
+interpreter lock that training needs between its numeric calls. On Linux the
+worker is forked (when MLflow is not imported yet), so that it starts with
+errpredict and its stack already imported; elsewhere it is spawned.
+
+Protocol over a pipe: the job (a dict), then for a training run its second
+part; back comes ``{"ok": True, "result": ...}`` or the error. The worker
+exits after one job, or when the pipe closes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+import threading
+import traceback
+
+from errpredict.tracking._env import QUIET_ENV, tracking_uri
+
+__all__ = ["Worker", "warm_up", "take_worker", "WorkerError"]
+
+_lock = threading.Lock()
+_workers: dict[tuple[str, str], Worker] = {}
+
+
+class WorkerError(RuntimeError):
+    """The worker failed; ``stage`` is ``"startup"`` when it failed before writing anything."""
+
+    def __init__(self, message: str, stage: str, kind: str = "RuntimeError"):
+        super().__init__(message)
+        self.stage = stage
+        self.kind = kind
+
+
+def _context():
+    # fork only before MLflow is imported: a forked child must not inherit its open
+    # database connections (SQLite connections do not survive a fork)
+    if sys.platform.startswith("linux") and "mlflow" not in sys.modules:
+        return mp.get_context("fork")
+    return mp.get_context("spawn")
+
+
+class Worker:
+    """Handle on a running tracking worker process."""
+
+    def __init__(self, uri: str, experiment: str, nice: int = 10):
+        self.uri, self.experiment = uri, experiment
+        os.environ.update(QUIET_ENV)
+        ctx = _context()
+        self.method = ctx.get_start_method()
+        self._conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_main, args=(child, uri, experiment, nice), daemon=True,
+                                name="errpredict-tracking")
+        self.proc.start()
+        child.close()
+
+    def alive(self) -> bool:
+        return self.proc.is_alive()
+
+    def send(self, message: dict) -> None:
+        try:
+            self._conn.send(message)
+        except (BrokenPipeError, EOFError, OSError):
+            raise self._died("startup") from None
+
+    def result(self) -> dict:
+        try:
+            msg = self._conn.recv()
+        except (EOFError, OSError):
+            raise self._died("unknown") from None
+        finally:
+            self.close()
+        if msg.get("ok"):
+            return msg["result"]
+        err = msg.get("error", {})
+        raise WorkerError(err.get("message", "tracking worker failed"), err.get("stage", ""),
+                          err.get("type", "RuntimeError"))
+
+    def _died(self, stage: str) -> WorkerError:
+        self.close()
+        return WorkerError(f"tracking worker exited with status {self.proc.exitcode}", stage)
+
+    def close(self) -> None:
+        """Close the pipe (an idle worker then exits) and reap the process."""
+        try:
+            self._conn.close()
+        except OSError:
+            pass
+        self.proc.join(timeout=30)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join()
+
+
+def warm_up(experiment: str = "errpredict", *, uri: str | None = None,
+            nice: int = 10) -> Worker | None:
+    """Start a tracking worker for ``experiment``; call it before training.
+
+    The next :func:`~errpredict.tracking.log_training_run` (or
+    :func:`~errpredict.tracking.log_evaluation_run`) with the same tracking
+    URI and experiment hands its run to the worker, which has imported
+    MLflow and opened the store meanwhile. Without ``warm_up`` runs are
+    written in-process, after an import of MLflow. The worker runs at
+    ``nice`` (a lower CPU priority) and exits when this process does.
+    Returns None when no process can be started (then nothing changes).
+    """
+    uri = uri or tracking_uri()
+    key = (uri, experiment)
+    with _lock:
+        if key in _workers and _workers[key].alive():
+            return _workers[key]
+        try:
+            w = Worker(uri, experiment, nice)
+        except (OSError, ValueError):
+            return None
+        _workers[key] = w
+        return w
+
+
+def take_worker(uri: str, experiment: str) -> Worker | None:
+    """The warm worker for ``(uri, experiment)``, taken out of the pool (one job each)."""
+    with _lock:
+        w = _workers.pop((uri, experiment), None)
+    if w is not None and not w.alive():
+        w.close()
+        return None
+    return w
+
+
+def _error(exc: BaseException, stage: str) -> dict:
+    return {"ok": False, "error": {"type": type(exc).__name__, "stage": stage,
+                                   "message": str(exc) or type(exc).__name__,
+                                   "traceback": traceback.format_exc()[-4000:]}}
+
+
+def _main(conn, uri: str, experiment: str, nice: int) -> None:
+    """The worker: import, open the store, then write the one run it is sent."""
+    if nice and hasattr(os, "nice"):
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
+    os.environ.update(QUIET_ENV, OMP_NUM_THREADS="1")
+    startup_error = None
+    try:
+        from errpredict.tracking import _plots, _pyfunc, _writer  # noqa: F401
+        from errpredict.tracking._store import experiment_id
+
+        experiment_id(uri, experiment)
+        _pyfunc.pip_requirements()
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent with the job
+        startup_error = _error(exc, "startup")
+    try:
+        job = conn.recv()
+    except (EOFError, OSError):
+        return
+    if startup_error is not None:
+        conn.send(startup_error)
+        return
+
+    def late() -> dict:
+        return conn.recv()["late"]
+
+    try:
+        if job["kind"] == "train":
+            result = _writer.write_training(uri, job, late)
+        else:
+            result = _writer.write_evaluation(uri, job)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        conn.send(_error(exc, "run"))
+        return
+    conn.send({"ok": True, "result": result})
