@@ -8,8 +8,15 @@ errors in the next horizon, and into recovery advice.
 
 from __future__ import annotations
 
-from errpredict._version import __version__
-from errpredict.models import RiskModel, load_model, train
+import os
+
+# OpenMP threads (scikit-learn's boosting) that spin while they wait turn a busy machine's
+# two cores into minutes of contention; sleeping waiters cost little on an idle one. Set
+# before scikit-learn loads its OpenMP runtime; a value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from errpredict._version import __version__  # noqa: E402
+from errpredict.models import RiskModel, load_model, train  # noqa: E402
 
 
 def evaluate(model: RiskModel | str, events) -> dict:

@@ -58,12 +58,15 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         When set, the threshold is the lowest one whose validation precision
         reaches it (most recall at that precision); else the best F1.
     max_train_rows
-        Above this many training rows, negatives are sampled at the rate that
-        brings the total to it, and weighted by the inverse of that rate, so
-        that long histories train in bounded time; positives and the
-        validation part are always kept whole.
+        Above this many training rows, negatives are sampled (uniformly over
+        time) at the rate that brings the total to it, so that long histories
+        train in bounded time; positives and the validation part are kept
+        whole, and the calibration on the unsampled validation part maps the
+        scores back to probabilities. ``None`` uses every row. (Weighting the
+        sampled negatives would cost boosting several times the time, and
+        keeping only the most recent rows loses more accuracy.)
     random_state
-        Seed of the boosting and of the negative sampling.
+        Seed of the boosting and of the sampling.
 
     Examples
     --------
@@ -137,15 +140,14 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         usable_val = len(np.unique(y_enc[va])) == 2 and len(np.unique(y_enc[tr])) == 2
         if not usable_val:
             tr, va = slice(0, n), slice(0, n)
-        rows, weight = self._sample(y_enc[tr])
+        rows = self._sample(y_enc[tr])
         Xt, yt = X[tr][rows], y_enc[tr][rows]
         base = make_estimator(self.model, self.random_state)
-        fit_kw = {} if weight is None else {_weight_param(base): weight}
         if self.model == "hgb" and usable_val:
             base.set_params(early_stopping=True, n_iter_no_change=15, scoring="loss")
-            base.fit(Xt, yt, X_val=X[va], y_val=y_enc[va], **fit_kw)
+            base.fit(Xt, yt, X_val=X[va], y_val=y_enc[va])
         else:
-            base.fit(Xt, yt, **fit_kw)
+            base.fit(Xt, yt)
         self.n_sampled_ = len(rows)
         self.validation_used_ = bool(usable_val)
         self.n_train_, self.n_validation_ = split if usable_val else n, n - split
@@ -159,21 +161,18 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         self.validation_scores_ = (y_enc[va], p_val)
         return self
 
-    def _sample(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Rows to train on (time order kept) and their weights, or all rows unweighted."""
+    def _sample(self, y: np.ndarray) -> np.ndarray:
+        """Rows to train on, in time order: all of them, or all positives and a sample of
+        the negatives when there are more than ``max_train_rows``."""
         n, cap = len(y), self.max_train_rows
         if cap is None or n <= cap:
-            return np.arange(n), None
+            return np.arange(n)
         pos = y == 1
-        n_neg = int((~pos).sum())
-        rate = max(cap - int(pos.sum()), 1) / max(n_neg, 1)
+        rate = max(cap - int(pos.sum()), 1) / max(int((~pos).sum()), 1)
         if rate >= 1.0:
-            return np.arange(n), None
+            return np.arange(n)
         rng = np.random.default_rng(self.random_state)
-        keep = pos | (rng.random(n) < rate)
-        rows = np.flatnonzero(keep)
-        weight = np.where(pos[rows], 1.0, 1.0 / rate)
-        return rows, weight
+        return np.flatnonzero(pos | (rng.random(n) < rate))
 
     def _fill_unobserved(self, X: np.ndarray) -> np.ndarray:
         if len(self.unobserved_columns_):
@@ -234,9 +233,3 @@ def _apply_calibrator(cal, p: np.ndarray) -> np.ndarray:
     a, b = cal
     return 1.0 / (1.0 + np.exp(-(a * _logit(p)[:, 0] + b)))
 
-
-def _weight_param(estimator) -> str:
-    """Name under which ``fit`` takes sample weights (a pipeline routes it to its last step)."""
-    if hasattr(estimator, "steps"):
-        return f"{estimator.steps[-1][0]}__sample_weight"
-    return "sample_weight"

@@ -49,7 +49,7 @@ def train(
     validation_fraction: float = 0.2,
     random_state: int = 0,
     recovery: bool = True,
-    recovery_window: str = "3d",
+    recovery_window: str = "1d",
     source: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RiskModel:
@@ -133,7 +133,7 @@ def train(
     return RiskModel(featurizer, clf, target, meta, extras)
 
 
-def fit_recovery(events: pd.DataFrame, window: str = "3d") -> dict:
+def fit_recovery(events: pd.DataFrame, window: str = "1d") -> dict:
     """Recovery statistics of the last ``window`` of a history, as JSON-able state."""
     from errpredict.features._time import to_ns
     from errpredict.recovery import Recommender
