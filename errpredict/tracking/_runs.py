@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +22,18 @@ __all__ = ["RunInfo", "log_training_run", "log_evaluation_run"]
 
 @dataclass(frozen=True)
 class RunInfo:
-    """Where a run went: its ids, the URI of its model and the registered version."""
+    """Where a run went: its ids, the URI of its model and the registered version.
+
+    ``seconds`` is how long logging took; ``timings`` says who wrote the run
+    (``"worker"`` or ``"in-process"``) and, for a worker, how long this
+    process waited for it to be ready (``worker_wait_s``).
+
+    Examples
+    --------
+    >>> info = RunInfo("3f2a", "1", "sqlite:///mlflow.db", "runs:/3f2a/model", "svc-risk", "2")
+    >>> info.registered_uri
+    'models:/svc-risk/2'
+    """
 
     run_id: str
     experiment_id: str
@@ -31,6 +42,7 @@ class RunInfo:
     registered_name: str | None = None
     registered_version: str | None = None
     seconds: float | None = None
+    timings: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def registered_uri(self) -> str | None:
@@ -61,19 +73,30 @@ def _run(uri: str, job: dict, late=None) -> dict:
     worker = take_worker(uri, job["experiment"])
     if worker is not None:
         try:
+            sent = time.time()
             worker.send(job)
             if late is not None:
-                worker.send({"late": late()})
-            return worker.result()
+                part = late()
+                computed = time.time()
+                worker.send({"late": part})
+            res = worker.result()
+            w = res.pop("worker", {})
+            res["timings"] = {"worker_wait_s": max(0.0, w.get("ready", sent) - sent),
+                              "worker_idle_for_late_s": max(0.0, w.get("got_late", 0.0)
+                                                            - w.get("waited_late", 0.0)),
+                              "late_part_s": computed - sent if late is not None else 0.0,
+                              "writer": "worker"}
+            return res
         except WorkerError as exc:
             if exc.stage != "startup":
                 _reraise(exc, uri)
             # the worker could not start (nothing was written): write the run here
     from errpredict.tracking._writer import write_evaluation, write_training
 
-    if job["kind"] == "train":
-        return write_training(uri, job, late)
-    return write_evaluation(uri, job)
+    res = write_training(uri, job, late) if job["kind"] == "train" else \
+        write_evaluation(uri, job)
+    res["timings"] = {"writer": "in-process"}
+    return res
 
 
 def log_training_run(
@@ -147,7 +170,7 @@ def log_training_run(
         res = _run(uri, job, late)
     return RunInfo(res["run_id"], res["experiment_id"], uri, res["model_uri"],
                    res["registered_name"], res["registered_version"],
-                   round(time.perf_counter() - t0, 3))
+                   round(time.perf_counter() - t0, 3), res["timings"])
 
 
 def log_evaluation_run(
@@ -177,4 +200,4 @@ def log_evaluation_run(
                              model_ref=model_ref, run_name=run_name)
         res = _run(uri, job)
     return RunInfo(res["run_id"], res["experiment_id"], uri, None, None, None,
-                   round(time.perf_counter() - t0, 3))
+                   round(time.perf_counter() - t0, 3), res["timings"])

@@ -21,11 +21,12 @@ import multiprocessing as mp
 import os
 import sys
 import threading
+import time
 import traceback
 
 from errpredict.tracking._env import QUIET_ENV, tracking_uri
 
-__all__ = ["Worker", "warm_up", "take_worker", "WorkerError"]
+__all__ = ["Worker", "warm_up", "take_worker", "WorkerError", "default_nice"]
 
 _lock = threading.Lock()
 _workers: dict[tuple[str, str], Worker] = {}
@@ -100,16 +101,27 @@ class Worker:
             self.proc.join()
 
 
+def default_nice() -> int:
+    """10 (run in the cycles training leaves idle) on a quiet machine; 0 when the load
+    average already reaches half the CPUs, where a niced worker would starve."""
+    try:
+        busy = os.getloadavg()[0] >= 0.5 * (os.cpu_count() or 1)
+    except (AttributeError, OSError):
+        busy = False
+    return 0 if busy else 10
+
+
 def warm_up(experiment: str = "errpredict", *, uri: str | None = None,
-            nice: int = 10) -> Worker | None:
+            nice: int | None = None) -> Worker | None:
     """Start a tracking worker for ``experiment``; call it before training.
 
     The next :func:`~errpredict.tracking.log_training_run` (or
     :func:`~errpredict.tracking.log_evaluation_run`) with the same tracking
     URI and experiment hands its run to the worker, which has imported
     MLflow and opened the store meanwhile. Without ``warm_up`` runs are
-    written in-process, after an import of MLflow. The worker runs at
-    ``nice`` (a lower CPU priority) and exits when this process does.
+    written in-process, after an import of MLflow. The worker runs at CPU
+    niceness ``nice`` (default :func:`default_nice`) and exits when this
+    process does.
     Returns None when no process can be started (then nothing changes).
     """
     uri = uri or tracking_uri()
@@ -118,7 +130,7 @@ def warm_up(experiment: str = "errpredict", *, uri: str | None = None,
         if key in _workers and _workers[key].alive():
             return _workers[key]
         try:
-            w = Worker(uri, experiment, nice)
+            w = Worker(uri, experiment, default_nice() if nice is None else nice)
         except (OSError, ValueError):
             return None
         _workers[key] = w
@@ -156,8 +168,11 @@ def _main(conn, uri: str, experiment: str, nice: int) -> None:
 
         experiment_id(uri, experiment)
         _pyfunc.pip_requirements()
+        _plots.prime()
+        import mlflow.pyfunc.model  # noqa: F401  (loaded on the first save otherwise)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent with the job
         startup_error = _error(exc, "startup")
+    ready = time.time()
     try:
         job = conn.recv()
     except (EOFError, OSError):
@@ -166,8 +181,14 @@ def _main(conn, uri: str, experiment: str, nice: int) -> None:
         conn.send(startup_error)
         return
 
+    received = time.time()
+    marks = {}
+
     def late() -> dict:
-        return conn.recv()["late"]
+        marks["waited_late"] = time.time()
+        msg = conn.recv()["late"]
+        marks["got_late"] = time.time()
+        return msg
 
     try:
         if job["kind"] == "train":
@@ -177,4 +198,6 @@ def _main(conn, uri: str, experiment: str, nice: int) -> None:
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         conn.send(_error(exc, "run"))
         return
+    # where the time went, as epoch seconds (for benchmarks)
+    result["worker"] = {"ready": ready, "received": received, **marks, "done": time.time()}
     conn.send({"ok": True, "result": result})

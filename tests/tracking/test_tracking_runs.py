@@ -179,6 +179,7 @@ def test_warm_worker_writes_the_same_run(tracked, mlflow_client):
                             events_path=tracked.path, register="svc-risk-worker",
                             experiment="worker", uri=tracked.uri)
     assert not worker.alive()
+    assert info.timings["writer"] == "worker" and worker.method == "spawn"
     assert info.registered_version == "1" and info.registered_uri == "models:/svc-risk-worker/1"
     a = mlflow_client.get_run(tracked.info.run_id)
     b = mlflow_client.get_run(info.run_id)
@@ -191,6 +192,7 @@ def test_run_without_events_says_what_it_left_out(tracked, mlflow_client):
     info = log_training_run(tracked.model, bundle_dir=tracked.bundle,
                             events_path=tracked.root / "missing.parquet",
                             experiment="no-events", uri=tracked.uri)
+    assert info.timings == {"writer": "in-process"}
     run = mlflow_client.get_run(info.run_id)
     assert run.data.tags["errpredict.notes"] == (
         "lead times and feature importances left out: no training events given")
@@ -223,6 +225,7 @@ model = RiskModel.load(bundle)
 info = log_training_run(model, bundle_dir=bundle, events=read_events(data), events_path=data,
                         experiment="forked", uri=uri)
 assert "mlflow" not in sys.modules, "the run was written in this process"
+assert info.timings["writer"] == "worker"
 print(info.run_id)
 """
 
