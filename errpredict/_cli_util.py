@@ -11,7 +11,8 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-__all__ = ["read_cli_events", "emit_json", "progress", "say", "to_jsonable", "write_scores"]
+__all__ = ["read_cli_events", "emit_json", "json_line", "progress", "say", "to_jsonable",
+           "write_scores"]
 
 
 def say(msg: str) -> None:
@@ -58,8 +59,12 @@ def to_jsonable(obj):
     return obj
 
 
+def json_line(obj) -> str:
+    return json.dumps(to_jsonable(obj), default=str)
+
+
 def emit_json(obj) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2) + "\n")
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, default=str) + "\n")
 
 
 @contextmanager

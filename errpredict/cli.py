@@ -12,7 +12,15 @@ from typing import Annotated
 
 import typer
 
-from errpredict._cli_util import emit_json, progress, read_cli_events, say, write_scores
+from errpredict._cli_util import (
+    emit_json,
+    json_line,
+    progress,
+    read_cli_events,
+    say,
+    to_jsonable,
+    write_scores,
+)
 from errpredict.exceptions import ErrpredictError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -80,6 +88,8 @@ def train(
     """Train a risk model and save it as a bundle directory."""
     from errpredict.models import train as train_model
 
+    if not no_tracking:  # a worker imports MLflow while the model trains
+        _tracking().warm_up(experiment)
     with progress(not as_json, 7) as step_done:
         step_done("read")
         events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
@@ -91,7 +101,8 @@ def train(
         if not no_tracking:
             step_done("track")
             run = _tracking().log_training_run(m, bundle_dir=out, experiment=experiment,
-                                               register=register, events_path=str(data))
+                                               register=register, events=events,
+                                               events_path=str(data))
     result = {"model": str(out), "model_id": m.version, "entity": m.entity,
               "threshold": m.threshold, "data": m.metadata["data"],
               "training": m.metadata["training"], "validation": m.metadata["validation"]}
@@ -141,6 +152,8 @@ def evaluate(
     """Evaluate a model on a history, beside the persistence baseline."""
     from errpredict.models import load_model
 
+    if not no_tracking:
+        _tracking().warm_up(experiment)
     m = load_model(model)
     events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
     res = m.evaluate(events)
@@ -384,6 +397,53 @@ def evaluate_recovery_cmd(
         if isinstance(r, dict) and "mean_time_to_recovery_s" in r:
             print(f"{name:16s} {r['mean_time_to_recovery_s']:9.1f} {r['wasted_calls']:13,d} "
                   f"{r['failed_requests']:16,d}")
+
+
+models_app = typer.Typer(no_args_is_help=True, help="The model registry (MLflow): list, show, "
+                         "promote.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(as_json: JsonOpt = False) -> None:
+    """Registered models, their latest versions and aliases."""
+    rows = _tracking().list_models()
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        print(f"no registered models in {_tracking().tracking_uri()}")
+    for r in rows:
+        print(json_line(r))
+
+
+@models_app.command("show")
+def models_show(
+    ref: Annotated[str, typer.Argument(help="NAME, NAME@ALIAS or NAME/VERSION.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One model version: aliases, run, metrics, source and the bundle's metadata."""
+    info = _tracking().show_model(ref)
+    if as_json:
+        emit_json(info)
+        return
+    import json
+
+    print(json.dumps(to_jsonable(info), indent=2))
+
+
+@models_app.command("promote")
+def models_promote(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    version: Annotated[str, typer.Argument(help="Version to promote.")],
+    alias: Annotated[str, typer.Option("--alias", help="champion, challenger, ...")
+                     ] = "champion",
+) -> None:
+    """Point an alias (champion, challenger) at a version."""
+    res = _tracking().promote(name, version, alias) or {}
+    before = res.get("previous")
+    say(f"{name}@{alias} -> version {version}"
+        + (f" (was version {before})" if before not in (None, str(version)) else ""))
 
 
 def main() -> None:
