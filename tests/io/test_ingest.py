@@ -83,7 +83,10 @@ def test_bench_script_reports_rate_and_peak_memory(tmp_path):
          "--chunk-rows", "5000", "--workdir", str(tmp_path)],
         capture_output=True, text=True, timeout=120, check=True,
     ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    records = [json.loads(ln) for ln in out.strip().splitlines() if ln.startswith("{")]
+    result, feat = records[0], records[1]["featurize"]
     assert result["rows"] == 20_000 and result["time_ordered"] is True
     assert result["events_per_s"] > 0 and 0 < result["peak_rss_mib"] < 2048
+    assert feat["entities"] == result["entities"] and feat["rows_out"] > 0
+    assert 0 < feat["peak_rss_mib"] < 2048
     assert (tmp_path / "events.csv").exists() and (tmp_path / "events.parquet").exists()
