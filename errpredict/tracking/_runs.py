@@ -33,6 +33,8 @@ class RunInfo:
     >>> info = RunInfo("3f2a", "1", "sqlite:///mlflow.db", "runs:/3f2a/model", "svc-risk", "2")
     >>> info.registered_uri
     'models:/svc-risk/2'
+    >>> info.to_dict()["registered_uri"]
+    'models:/svc-risk/2'
     """
 
     run_id: str
@@ -51,13 +53,13 @@ class RunInfo:
             return None
         return f"models:/{self.registered_name}/{self.registered_version}"
 
-
-def _read_events(path: str | None) -> pd.DataFrame | None:
-    if not path or not Path(path).exists():
-        return None
-    from errpredict.io import read_events
-
-    return read_events(path)
+    def to_dict(self) -> dict:
+        """The fields (and ``registered_uri``) as a JSON-ready dict."""
+        out = {f: getattr(self, f) for f in ("run_id", "experiment_id", "tracking_uri",
+                                             "model_uri", "registered_name",
+                                             "registered_version", "seconds")}
+        out["registered_uri"] = self.registered_uri
+        return out
 
 
 def _reraise(exc: WorkerError, uri: str):
@@ -135,11 +137,11 @@ def log_training_run(
     events
         The training events: with them, the lead times of the validation part
         and a sample of its features (for permutation importance) are rebuilt
-        without refitting. Without them ``events_path`` (default: the model's
-        data source) is read; when that is missing too, those two artifacts
-        are left out (the run's ``errpredict.notes`` tag says so).
+        without refitting. Without them those two artifacts are left out (the
+        run's ``errpredict.notes`` tag says so); they are not read again.
     events_path
-        The source named by the dataset record.
+        The source named by the dataset record (default: the model's
+        ``metadata["data"]["source"]``).
     run_name
         Default: ``<model kind>-<model id>``.
     importance_rows
@@ -156,8 +158,6 @@ def log_training_run(
     bundle = check_bundle(model, bundle_dir)
     uri = uri or tracking_uri()
     source = str(events_path or model.metadata.get("data", {}).get("source") or "") or None
-    if events is None:
-        events = _read_events(source)
     with tempfile.TemporaryDirectory(prefix="errpredict-run-") as tmp:
         tmp = Path(tmp)
         job = training_job(model, bundle, tmp, experiment=experiment, register=register,

@@ -24,15 +24,14 @@ __all__ = ["write_training", "write_evaluation"]
 
 
 def _log_record(c, run_id: str, job: dict) -> None:
-    """Params, metrics (all in the first call) and tags by batches of 100; the dataset."""
-    from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
+    """Metrics (all in the first call) and params by batches of 100; the dataset."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param
 
     now = int(time.time() * 1000)
     m = [Metric(k, float(v), now, 0) for k, v in job["metrics"].items()]
     p = [Param(k, str(v)) for k, v in job["params"].items()]
-    t = [RunTag(k, str(v)) for k, v in job["tags"].items()]
-    for i in range(0, max(len(p), len(t), 1), 100):
-        c.log_batch(run_id, metrics=m if i == 0 else [], params=p[i:i + 100], tags=t[i:i + 100])
+    for i in range(0, max(len(p), 1), 100):
+        c.log_batch(run_id, metrics=m if i == 0 else [], params=p[i:i + 100])
     ds = Dataset(**job["dataset"])
     c.log_inputs(run_id, datasets=[DatasetInput(ds, tags=[
         InputTag("mlflow.data.context", job["context"])])])
@@ -41,7 +40,9 @@ def _log_record(c, run_id: str, job: dict) -> None:
 def _start(uri: str, job: dict):
     c = client(uri)
     eid = experiment_id(uri, job["experiment"])
-    run = c.create_run(eid, run_name=job["run_name"], tags={"mlflow.runName": job["run_name"]})
+    # tags at creation: the run's user comes from mlflow.user there
+    tags = {**job["tags"], "mlflow.runName": job["run_name"]}
+    run = c.create_run(eid, run_name=job["run_name"], tags=tags)
     return c, eid, run
 
 
