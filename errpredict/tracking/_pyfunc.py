@@ -26,7 +26,7 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 from errpredict.exceptions import SchemaError
 from errpredict.tracking._env import BUNDLE_ARTIFACT
 
-__all__ = ["RiskPythonModel", "pyfunc_signature", "pip_requirements", "save_pyfunc",
+__all__ = ["RiskPythonModel", "pyfunc_signature", "pip_requirements", "save_pyfunc", "prime",
            "BUNDLE_ARTIFACT"]
 
 _STRING = ("service", "operation", "error_type", "host", "message", "trace_id")
@@ -177,3 +177,15 @@ def save_pyfunc(spec: dict, bundle_dir: str | os.PathLike, path: str | os.PathLi
                       "python": ".".join(map(str, sys.version_info[:3]))},
         )
     return Path(path)
+
+
+def prime() -> None:
+    """Save a throw-away pyfunc model once: the first save loads a good deal of MLflow."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="errpredict-prime-") as tmp:
+        bundle = Path(tmp) / "bundle"
+        bundle.mkdir()
+        (bundle / "metadata.json").write_text("{}")
+        save_pyfunc({"entity": "service", "model_id": "prime", "metrics": [],
+                     "features": ["x"]}, bundle, Path(tmp) / "model")

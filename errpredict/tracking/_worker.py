@@ -163,13 +163,13 @@ def _main(conn, uri: str, experiment: str, nice: int) -> None:
     os.environ.update(QUIET_ENV, OMP_NUM_THREADS="1")
     startup_error = None
     try:
-        from errpredict.tracking import _plots, _pyfunc, _writer  # noqa: F401
+        from errpredict.tracking import _plots, _pyfunc, _store, _writer
         from errpredict.tracking._store import experiment_id
 
         experiment_id(uri, experiment)
-        _pyfunc.pip_requirements()
+        _store.client(uri).search_registered_models(max_results=1)  # opens the registry
         _plots.prime()
-        import mlflow.pyfunc.model  # noqa: F401  (loaded on the first save otherwise)
+        _pyfunc.prime()
     except BaseException as exc:  # noqa: BLE001 - reported to the parent with the job
         startup_error = _error(exc, "startup")
     ready = time.time()
