@@ -48,7 +48,7 @@ __all__ = ["ReplayConfig", "STREAMS", "replay"]
 #: watched besides (:class:`NewErrorTypes`).
 STREAMS = ("batch_error", "online_loss")
 
-_OUTPUTS = ("auto", "online", "batch")
+_OUTPUTS = ("online", "blend", "batch", "auto")
 #: Features the online learner sees by default (shell-style patterns).
 ONLINE_FEATURES = ("errors_*", "warnings_*", "error_rate_*", "error_trend_*", "warning_trend_*",
                    "latency_ratio_*", "time_since_*", "*_delta_*", "*_mean_5m")
@@ -71,11 +71,12 @@ class ReplayConfig:
         default keeps the error, warning, latency-trend and metric-change
         signals, about half of the features, which halves the learner's cost.
     output
-        The loop's risk: ``"online"`` (the online learner stacked on the
-        serving batch model's risk), ``"batch"`` (the serving batch model) or
-        ``"auto"`` (per step, whichever of the two had the lower log loss on
-        the labels that matured recently). Until the online learner has
-        learned ``warmup`` labels, the batch model's risk is used.
+        The loop's risk: ``"blend"``, the mean of the online learner's risk
+        (stacked on the serving batch model's) and the batch model's;
+        ``"online"``, the online learner's alone; ``"batch"``, the serving
+        batch model's; ``"auto"``, per step whichever of the two had the lower
+        log loss on the labels that matured recently. Until the online
+        learner has learned ``warmup`` labels, the batch model's risk is used.
     warmup
         Labels the online learner learns before its risk is used.
     memory
@@ -102,7 +103,7 @@ class ReplayConfig:
     online_model: str = "logreg"
     online_learning_rate: float = 0.001
     online_features: tuple[str, ...] | None = ONLINE_FEATURES
-    output: str = "online"
+    output: str = "blend"
     warmup: int = 2000
     memory: int = 3000
     drift_detector: str = "adwin"
@@ -274,13 +275,14 @@ class _Loop:
         warm = self.learner.n_learned >= self.config.warmup
         use_online = warm and (mode == "online" or (
             mode == "auto" and self._loss["online"] < self._loss["batch"]))
+        w_online = 0.5 if warm and mode == "blend" else float(use_online)
         out = np.empty(len(t_rows))
         items = []
         for i, row in enumerate(X_on.tolist()):
             x = dict(zip(names, row, strict=True))
             x["batch_risk"] = float(risk_b[i])
             p_on = self.learner.predict_proba_one(x)[True] if self.online else math.nan
-            out[i] = p_on if use_online else risk_b[i]
+            out[i] = w_online * p_on + (1.0 - w_online) * risk_b[i] if w_online else risk_b[i]
             items.append((x, float(risk_b[i]), p_on))
         self.labels.add_many(t_rows, e_rows, items)
         self._out_t.append(times)

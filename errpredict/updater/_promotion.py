@@ -73,13 +73,25 @@ class BundleDirectory:
         return None
 
     def load_champion(self) -> RiskModel:
-        """The champion model, fully loaded."""
-        if not self.champion_path.exists():
-            raise ModelBundleError(
-                f"{self.champion_path}: no champion yet; publish and promote a model first "
-                "(ModelUpdater does it when a challenger wins)"
-            )
-        return RiskModel.load(self.champion_path)
+        """The champion model, fully loaded.
+
+        The link is resolved once, so that every file comes from the same
+        version even when a promotion happens meanwhile; a champion directory
+        replaced while it was being read is read again.
+        """
+        attempts = 3
+        while True:
+            if not self.champion_path.exists():
+                raise ModelBundleError(
+                    f"{self.champion_path}: no champion yet; publish and promote a model first "
+                    "(ModelUpdater does it when a challenger wins)"
+                )
+            try:
+                return RiskModel.load(self.champion_path.resolve())
+            except (ModelBundleError, FileNotFoundError):
+                attempts -= 1
+                if attempts == 0:
+                    raise
 
     def publish(self, model: RiskModel) -> str:
         """Save ``model`` as ``versions/<id>`` (written in full, then renamed); return ``id``."""
