@@ -43,7 +43,10 @@ if track:
                             register="bench-model")
     log_s = time.perf_counter() - t_trained
     timings = info.timings
-print(json.dumps({"total_s": time.perf_counter() - t0, "log_s": log_s,
+import resource
+cpu = sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF,
+          resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+print(json.dumps({"total_s": time.perf_counter() - t0, "log_s": log_s, "cpu_s": cpu,
                   "train_s": model.metadata["training"]["seconds"],
                   "timings": timings if track else {}}))
 """
@@ -95,8 +98,8 @@ def main() -> None:
                 extra = (f"  (log_training_run {r['log_s']:.2f} s, of which waiting for the "
                          f"worker to be ready {t.get('worker_wait_s', 0):.2f} s)") if track else ""
                 first = "  first run: creates mlflow.db" if track and i == 0 else ""
-                print(f"run {i + 1} {what}: {r['wall_s']:6.2f} s wall, train() "
-                      f"{r['train_s']:.2f} s{extra}{first}")
+                print(f"run {i + 1} {what}: {r['wall_s']:6.2f} s wall, {r['cpu_s']:6.2f} s CPU, "
+                      f"train() {r['train_s']:.2f} s{extra}{first}")
         plain = statistics.median(r["wall_s"] for r in rows[False])
         later = rows[True][1:] or rows[True]
         tracked = statistics.median(r["wall_s"] for r in later)
@@ -104,6 +107,10 @@ def main() -> None:
         print(f"median wall with tracking (existing database): {tracked:.2f} s")
         print(f"overhead: {tracked - plain:+.2f} s (first run, new database: "
               f"{rows[True][0]['wall_s'] - plain:+.2f} s)")
+        cpu_plain = statistics.median(r["cpu_s"] for r in rows[False])
+        cpu_tracked = statistics.median(r["cpu_s"] for r in later)
+        print(f"CPU time: {cpu_plain:.2f} s without, {cpu_tracked:.2f} s with tracking "
+              f"({cpu_tracked - cpu_plain:+.2f} s, worker included)")
         print(f"median log_training_run after train: "
               f"{statistics.median(r['log_s'] for r in later):.2f} s")
 

@@ -11,6 +11,9 @@ turns ``models:/NAME@ALIAS``, ``models:/NAME/VERSION`` or ``runs:/ID/model``
 back into a :class:`~errpredict.models.RiskModel`. Runs go to
 ``MLFLOW_TRACKING_URI``, else to ``mlflow.db`` in the working directory
 (:func:`tracking_uri`); MLflow is imported only when used, with telemetry off.
+:func:`warm_up`, called before training, starts a worker process that imports
+MLflow while the model trains and then writes the run, so that tracking adds
+little to a training command.
 """
 
 from __future__ import annotations

@@ -64,7 +64,8 @@ def _names(c) -> list[str]:
 
 
 def _versions(c, name: str) -> list:
-    return sorted(c.search_model_versions(f"name = '{name}'", max_results=10_000),
+    quoted = f'"{name}"' if "'" in name else f"'{name}'"
+    return sorted(c.search_model_versions(f"name = {quoted}", max_results=10_000),
                   key=lambda v: int(v.version))
 
 

@@ -102,10 +102,10 @@ class Worker:
 
 
 def default_nice() -> int:
-    """10 (run in the cycles training leaves idle) on a quiet machine; 0 when the load
-    average already reaches half the CPUs, where a niced worker would starve."""
+    """10 (run in the cycles training leaves idle) when at least half a CPU is idle;
+    0 on a machine that other work already keeps busy, where a niced worker would starve."""
     try:
-        busy = os.getloadavg()[0] >= 0.5 * (os.cpu_count() or 1)
+        busy = os.getloadavg()[0] > (os.cpu_count() or 1) - 0.5
     except (AttributeError, OSError):
         busy = False
     return 0 if busy else 10
