@@ -118,3 +118,18 @@ def test_recommend_and_evaluate_recovery(work):
     for policy in ("learned", "fixed_backoff", "never_retry", "always_circuit"):
         assert {"mean_time_to_recovery_s", "wasted_calls", "failed_requests"} <= set(res[policy])
     assert res["learned"]["wasted_calls"] < res["fixed_backoff"]["wasted_calls"]
+
+
+def test_replay_json_and_scores(work, tmp_path):
+    model = work / "m"
+    if not model.exists():
+        run("train", "--data", work / "train.csv", "--out", model, "--no-tracking")
+    p = run("replay", "--model", model, "--data", work / "test.csv", "--json", "--out",
+            tmp_path / "loop.csv", "--feedback", tmp_path / "fb.sqlite", "--no-updater")
+    res = json.loads(p.stdout)
+    assert {"drift_events", "swaps", "pr_auc_after_drift", "frozen_pr_auc_after_drift"} <= set(
+        res)
+    assert isinstance(res["drift_events"], list) and isinstance(res["swaps"], list)
+    s = pd.read_csv(tmp_path / "loop.csv")
+    assert list(s.columns) == ["entity", "timestamp", "risk"] and s["risk"].between(0, 1).all()
+    assert set(s["entity"]) == set(pd.read_csv(work / "test.csv")["service"])
