@@ -105,6 +105,16 @@ def _featurize_child(parquet: str, chunk_rows: int) -> None:
                       "peak_rss_mib": peak_kib / 1024}))
 
 
+def _child(*args: str) -> dict | None:
+    """Run this script in a fresh process (so its peak RSS is its own); its JSON result."""
+    child = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                           env={**os.environ, "OMP_NUM_THREADS": "2"})
+    if child.returncode != 0:
+        print(child.stderr, file=sys.stderr)
+        return None
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000,
@@ -135,15 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.events:,} events to {csv} "
                   f"({csv.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t0:.1f} s")
         out = work / "events.parquet"
-        child = subprocess.run(
-            [sys.executable, __file__, "--ingest-child", str(csv), str(out),
-             "--chunk-rows", str(args.chunk_rows)],
-            capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "2"},
-        )
-        if child.returncode != 0:
-            print(child.stderr, file=sys.stderr)
-            return child.returncode
-        result = json.loads(child.stdout.strip().splitlines()[-1])
+        result = _child("--ingest-child", str(csv), str(out), "--chunk-rows", str(args.chunk_rows))
+        if result is None:
+            return 1
         rate = result["rows"] / result["seconds"]
         print(f"ingested {result['rows']:,} events ({result['errors']:,} errors, "
               f"{result['entities']} entities) in {result['seconds']:.1f} s: "
@@ -151,15 +155,9 @@ def main(argv: list[str] | None = None) -> int:
               f"Parquet {out.stat().st_size / 2**20:,.0f} MiB")
         print(json.dumps({**result, "events_per_s": rate}))
         if not args.no_featurize:
-            child = subprocess.run(
-                [sys.executable, __file__, "--featurize-child", str(out),
-                 "--chunk-rows", str(args.chunk_rows)],
-                capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "2"},
-            )
-            if child.returncode != 0:
-                print(child.stderr, file=sys.stderr)
-                return child.returncode
-            feat = json.loads(child.stdout.strip().splitlines()[-1])
+            feat = _child("--featurize-child", str(out), "--chunk-rows", str(args.chunk_rows))
+            if feat is None:
+                return 1
             print(f"featurized {result['rows']:,} events from Parquet in chunks in "
                   f"{feat['seconds']:.1f} s: {result['rows'] / feat['seconds']:,.0f} events/s "
                   f"-> {feat['rows_out']:,} x {feat['features']} features, peak RSS "

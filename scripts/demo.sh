@@ -2,14 +2,7 @@
 # The main job end to end on the embedded defaults (local files, SQLite MLflow):
 # make .venv, install, generate a history, train, evaluate, predict, report.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
-fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e .
-export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
+source "$(dirname "$0")/_venv.sh"
 EP=.venv/bin/errpredict
 OUT=${OUT:-demo_out}
 mkdir -p "$OUT"
