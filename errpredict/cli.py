@@ -125,7 +125,8 @@ def _print_metrics(title: str, res: dict, caption: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, caption=caption)
+    print(title)
+    table = Table(caption=caption)
     table.add_column("metric")
     table.add_column("model", justify="right")
     table.add_column("persistence", justify="right")
