@@ -102,10 +102,12 @@ class Worker:
 
 
 def default_nice() -> int:
-    """10 (run in the cycles training leaves idle) when at least half a CPU is idle;
-    0 on a machine that other work already keeps busy, where a niced worker would starve."""
+    """10: the worker runs in the cycles that training leaves idle and never slows it
+    down (a worker at normal priority slows boosting by about its own CPU time); 0 on
+    a machine so loaded (load average above twice the CPUs) that a niced worker would
+    hardly run at all."""
     try:
-        busy = os.getloadavg()[0] > (os.cpu_count() or 1) - 0.5
+        busy = os.getloadavg()[0] > 2 * (os.cpu_count() or 1)
     except (AttributeError, OSError):
         busy = False
     return 0 if busy else 10
