@@ -17,8 +17,10 @@ exits after one job, or when the pipe closes.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing as mp
 import os
+import signal
 import sys
 import threading
 import time
@@ -62,6 +64,15 @@ class Worker:
                                 name="errpredict-tracking")
         self.proc.start()
         child.close()
+        # at exit, close the pipe first: an idle worker then ends by itself (one that is
+        # creating the database finishes that before multiprocessing reaps it)
+        atexit.register(self._close_pipe)
+
+    def _close_pipe(self) -> None:
+        try:
+            self._conn.close()
+        except OSError:
+            pass
 
     def alive(self) -> bool:
         return self.proc.is_alive()
@@ -91,10 +102,8 @@ class Worker:
 
     def close(self) -> None:
         """Close the pipe (an idle worker then exits) and reap the process."""
-        try:
-            self._conn.close()
-        except OSError:
-            pass
+        self._close_pipe()
+        atexit.unregister(self._close_pipe)
         self.proc.join(timeout=30)
         if self.proc.is_alive():
             self.proc.terminate()
@@ -163,12 +172,23 @@ def _main(conn, uri: str, experiment: str, nice: int) -> None:
         except OSError:
             pass
     os.environ.update(QUIET_ENV, OMP_NUM_THREADS="1")
+    # Ctrl-C is for the parent: the worker ends when the pipe closes. A termination
+    # waits until the store is open: cutting the creation of a new database in the
+    # middle of its migrations would leave it unusable.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop: list[int] = []
+    default_term = signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     startup_error = None
     try:
         from errpredict.tracking import _plots, _pyfunc, _store, _writer
         from errpredict.tracking._store import experiment_id
 
-        experiment_id(uri, experiment)
+        try:
+            experiment_id(uri, experiment)
+        finally:
+            signal.signal(signal.SIGTERM, default_term)
+        if stop:
+            return
         _store.client(uri).search_registered_models(max_results=1)  # opens the registry
         _plots.prime()
         _pyfunc.prime()

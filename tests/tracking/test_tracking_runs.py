@@ -239,3 +239,28 @@ def test_cli_flow_forks_a_worker_and_never_imports_mlflow(tracked, mlflow_client
     ref = mlflow_client.get_run(tracked.info.run_id)
     assert run.data.metrics == ref.data.metrics and run.data.params == ref.data.params
     assert _files(mlflow_client, run.info.run_id) == _files(mlflow_client, tracked.info.run_id)
+
+
+ABANDONED = r"""
+import sys, time
+from pathlib import Path
+from errpredict.tracking import warm_up
+db = Path(sys.argv[1])
+warm_up("abandoned", uri=f"sqlite:///{db}")
+deadline = time.monotonic() + 120
+while not db.exists() and time.monotonic() < deadline:
+    time.sleep(0.01)
+sys.exit(3)  # training failed, say: the worker is in the middle of creating the database
+"""
+
+
+def test_a_command_that_fails_leaves_a_usable_database(tmp_path):
+    db = tmp_path / "fresh.db"
+    out = subprocess.run([sys.executable, "-c", ABANDONED, str(db)], capture_output=True,
+                         text=True, timeout=240)
+    assert out.returncode == 3, out.stderr[-2000:]
+    from mlflow import MlflowClient
+
+    # the worker finished the migrations and the experiment before it stopped
+    names = {e.name for e in MlflowClient(tracking_uri=f"sqlite:///{db}").search_experiments()}
+    assert names == {"Default", "abandoned"}
