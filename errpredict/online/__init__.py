@@ -8,7 +8,8 @@ model's risk. :class:`DelayedLabels` holds each prediction until its horizon
 has passed and its label is known, and :func:`progressive_validation` scores
 a learner prequentially with that delay. :class:`DriftMonitor` runs River's
 ADWIN (or DDM) on the models' errors and records every drift with its
-evidence. :func:`replay` streams a history through the whole loop (features,
+evidence; :class:`NewErrorTypes` reports an error type never seen before
+that arrives at incident volume. :func:`replay` streams a history through the whole loop (features,
 batch and online predictions, delayed labels, feedback, drift, the updater
 and hot swaps) and scores it day by day against the frozen batch model.
 """
@@ -18,7 +19,9 @@ from __future__ import annotations
 from errpredict.online._delayed import DelayedLabels, Matured, progressive_validation
 from errpredict.online._drift import DETECTORS, DriftEvent, DriftMonitor, log_loss
 from errpredict.online._learner import BATCH_LOGIT, BATCH_RISK, ONLINE_MODELS, OnlineLearner
-from errpredict.online._replay import ReplayConfig, replay
+from errpredict.online._novelty import NewErrorTypes
+from errpredict.online._replay import replay
+from errpredict.online._replay_config import ReplayConfig
 from errpredict.online._replay_result import ReplayProgress, ReplayResult, Swap
 from errpredict.online._streaming import StreamingFeaturizer
 
@@ -31,6 +34,7 @@ __all__ = [
     "DriftEvent",
     "DriftMonitor",
     "Matured",
+    "NewErrorTypes",
     "OnlineLearner",
     "ReplayConfig",
     "ReplayProgress",

@@ -5,9 +5,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,6 +21,7 @@ from errpredict.online._delayed import DelayedLabels
 from errpredict.online._drift import DriftEvent, DriftMonitor, log_loss
 from errpredict.online._learner import OnlineLearner
 from errpredict.online._novelty import NewErrorTypes
+from errpredict.online._replay_config import STREAMS, ReplayConfig, steps_per_batch
 from errpredict.online._replay_feedback import LOOP_VERSION, FeedbackLog
 from errpredict.online._replay_result import (
     ReplayProgress,
@@ -38,106 +37,9 @@ from errpredict.updater import (
     Predictor,
     RegistryPromoter,
     UpdateDecision,
-    UpdaterConfig,
 )
 
-__all__ = ["ReplayConfig", "STREAMS", "replay"]
-
-#: Streams the replay's ADWIN detectors watch: the serving batch model's log loss and the
-#: online learner's log loss, per step, on the labels that matured. New error types are
-#: watched besides (:class:`NewErrorTypes`).
-STREAMS = ("batch_error", "online_loss")
-
-_OUTPUTS = ("online", "blend", "batch", "auto")
-#: Features the online learner sees by default (shell-style patterns).
-ONLINE_FEATURES = ("errors_*", "warnings_*", "error_rate_*", "error_trend_*", "warning_trend_*",
-                   "latency_ratio_*", "time_since_*", "*_delta_*", "*_mean_5m")
-
-
-@dataclass(frozen=True)
-class ReplayConfig:
-    """How the loop is put together (the arguments of :func:`replay` say what runs).
-
-    Parameters
-    ----------
-    online_model
-        :class:`OnlineLearner` model (``"logreg"``, ``"arf"``, ``"hoeffding"``).
-    online_learning_rate
-        SGD step of the online logistic regression: small, because it learns
-        from every entity at every step, a long and noisy stream.
-    online_features
-        Shell-style patterns (:mod:`fnmatch`) of the features the online
-        learner sees besides the batch risk; ``None``: every feature. The
-        default keeps the error, warning, latency-trend and metric-change
-        signals, about half of the features, which halves the learner's cost.
-    output
-        The loop's risk: ``"blend"``, the mean of the online learner's risk
-        (stacked on the serving batch model's) and the batch model's;
-        ``"online"``, the online learner's alone; ``"batch"``, the serving
-        batch model's; ``"auto"``, per step whichever of the two had the lower
-        log loss on the labels that matured recently. Until the online
-        learner has learned ``warmup`` labels, the batch model's risk is used.
-    warmup
-        Labels the online learner learns before its risk is used.
-    memory
-        Matured cells over which ``"auto"`` averages the losses (an
-        exponential average of about this many cells).
-    drift_detector, drift_delta
-        :class:`DriftMonitor` detector and ADWIN confidence.
-    type_warmup
-        Error types seen in the stream before the end of the first model's
-        training data, or within this warm-up, count as known to it; an error
-        type the serving model never saw that reaches the target's
-        ``min_errors`` within one horizon is a drift (:class:`NewErrorTypes`):
-        a new failure mode often comes with a new error type.
-    updater
-        :class:`~errpredict.updater.UpdaterConfig` of the challengers.
-    feedback_every
-        Stream time between feedback commits.
-    registry_name
-        Registered model name when tracking is on.
-    seed
-        Seed of the online learner.
-    """
-
-    online_model: str = "logreg"
-    online_learning_rate: float = 0.001
-    online_features: tuple[str, ...] | None = ONLINE_FEATURES
-    output: str = "blend"
-    warmup: int = 2000
-    memory: int = 3000
-    drift_detector: str = "adwin"
-    drift_delta: float = 1e-4
-    type_warmup: str = "12h"
-    updater: UpdaterConfig = field(default_factory=UpdaterConfig)
-    feedback_every: str = "1h"
-    registry_name: str = "errpredict"
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.output not in _OUTPUTS:
-            raise ConfigError(f"The 'output' parameter of ReplayConfig must be one of "
-                              f"{_OUTPUTS}. Got {self.output!r} instead.")
-        to_ns(self.feedback_every, name="feedback_every")
-        to_ns(self.type_warmup, name="type_warmup")
-
-
-def _steps_per_batch(micro_batch: Any, step_ns: int) -> int:
-    if isinstance(micro_batch, int) and not isinstance(micro_batch, bool) and micro_batch >= 1:
-        return micro_batch
-    m = re.fullmatch(r"\s*(\d+)\s*steps?\s*", str(micro_batch))
-    if m and int(m.group(1)) >= 1:
-        return int(m.group(1))
-    try:
-        ns = to_ns(str(micro_batch), name="micro_batch")
-    except ConfigError:
-        ns = 0
-    if ns <= 0 or ns % step_ns:
-        raise ConfigError(
-            f"The 'micro_batch' parameter of replay must be 'N steps' or a duration that is a "
-            f"whole number of steps ({step_ns / 1e9:g} s). Got {micro_batch!r} instead."
-        )
-    return ns // step_ns
+__all__ = ["replay"]
 
 
 class _Loop:
@@ -151,7 +53,9 @@ class _Loop:
         self.config = config
         self.frozen = model
         self.entity = model.entity
-        self.entities = sorted(map(str, events[self.entity].astype(str).unique()))
+        grid = model.featurizer.grid(events)  # checks the entity column up front
+        self.entities = [str(e) for e in grid.entities]
+        self._late = 0
         self.step_ns = model.featurizer.spec_.step_ns
         self.progress = progress
         self.predictor = Predictor(model, cache=PredictionCache(
@@ -374,6 +278,7 @@ class _Loop:
         stream = StreamingFeaturizer(model.featurizer, entities=self.entities)
         warm = int(np.searchsorted(self.ts, now - up.lookback_ns - self.step_ns, "left"))
         stream.push_arrays(self.events.iloc[warm:self.pushed])
+        self._late += self.stream.late_events_
         self.stream = stream
         self._say("swap", swap)
 
@@ -398,7 +303,7 @@ class _Loop:
         decisions = self.updater.decisions if self.updater is not None else []
         extra = {
             "events": len(self.events), "steps": len(times), "entities": n_e,
-            "late_events": int(self.stream.late_events_),
+            "late_events": int(self._late + self.stream.late_events_),
             "decisions": len(decisions),
             "promotions": sum(1 for d in decisions if d.promoted),
             "initial_version": self.frozen.version, "final_version": self.predictor.version,
@@ -455,12 +360,15 @@ def replay(
     updater
         Run the drift-triggered and scheduled updater.
     tracking
-        Promote through the MLflow registry (else through ``bundle_root``,
-        or in memory when it is ``None``).
+        Promote through the MLflow registry (``ReplayConfig.registry_name``,
+        alias ``champion``; bundles and ``decisions.jsonl`` under
+        ``bundle_root``, default ``models/replay``). Off: promote through the
+        bundle directory ``bundle_root``, or in memory only when it is ``None``.
     feedback_path
         SQLite feedback store; ``None``: no feedback is stored.
     bundle_root
-        Directory of published and champion bundles.
+        Directory of published bundles (``versions/<id>``), the ``champion``
+        link and the updater's ``decisions.jsonl``.
     drift_at
         Known drift time (or day offset from the first event), from which the
         ``*_after_drift`` figures are measured; default: the first detected drift.
@@ -495,7 +403,7 @@ def replay(
         drift_at = pd.Timestamp(drift_at)
         drift_at = drift_at.tz_localize("UTC") if drift_at.tzinfo is None else drift_at
     step_ns = model.featurizer.spec_.step_ns
-    n_steps = _steps_per_batch(micro_batch, step_ns)
+    n_steps = steps_per_batch(micro_batch, step_ns)
     loop = _Loop(model, events, online=online, updater=updater, tracking=tracking,
                  feedback_path=feedback_path, bundle_root=bundle_root, config=config,
                  progress=progress)

@@ -67,7 +67,7 @@ class UpdaterConfig:
     """
 
     window: str = "4d"
-    holdout: str = "6h"
+    holdout: str = "12h"
     every: str | None = "12h"
     on_drift: bool = True
     follow_up: tuple[str, ...] = ("6h", "12h", "24h")
