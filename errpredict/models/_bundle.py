@@ -170,8 +170,14 @@ class RiskModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RiskModel:
-        """Read a bundle directory, checking its digest and format first."""
+        """Read a bundle directory, checking its digest and format first.
+
+        A link (``champion -> versions/<id>``) is resolved once, so that metadata
+        and model come from the same version while the link is switched.
+        """
         path = Path(path)
+        if path.exists():
+            path = path.resolve()
         if not path.exists():
             raise ModelBundleError(f"{path}: no such model bundle; train one with "
                                    "`errpredict train --out DIR` or check --model")
