@@ -86,46 +86,10 @@ def _cache_latency(model, events, n: int) -> dict:
 
 def _shifted(days: float, services: int, seed: int, drift_day: float) -> pd.DataFrame:
     """The generator's drift plus, from the same day, warning floods and tripled background
-    errors (warnings that predict nothing, errors outside incidents)."""
-    from errpredict.datasets import generate_history
-    from errpredict.io import to_canonical
+    errors (see :func:`errpredict.datasets._drift_noise.drifted_history`)."""
+    from errpredict.datasets._drift_noise import drifted_history
 
-    hist = generate_history(days=days, services=services, seed=seed, drift_at=drift_day)
-    ev = hist.events
-    rng = np.random.default_rng(seed + 1000)
-    t0 = hist.config.start_time.value
-    drift, end = t0 + int(drift_day * DAY_NS), t0 + int(days * DAY_NS)
-    ts = ev["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
-    svc = ev["service"].to_numpy(dtype=object)
-    inc = np.zeros(len(ev), dtype=bool)
-    for r in hist.incidents.itertuples():
-        inc |= (svc == r.service) & (ts >= r.start.value - 60e9) & (ts <= r.end.value + 60e9)
-    noise = np.flatnonzero(ev["is_error"].to_numpy() & ~inc & (ts >= drift))
-    extra = []
-    for _ in range(2):
-        rows = ev.iloc[noise].copy()
-        shift = rng.uniform(-1800e9, 1800e9, len(rows)).astype(np.int64)
-        rows["timestamp"] = pd.to_datetime(np.clip(ts[noise] + shift, drift, end - 1), unit="ns",
-                                           utc=True)
-        extra.append(rows)
-    wt, ws = [], []
-    minutes = (end - drift) / 60e9
-    for s in hist.config.service_names:
-        n = rng.poisson(0.5 * minutes)
-        wt.append(rng.uniform(drift, end, n))
-        ws += [s] * n
-        for start in rng.uniform(drift, end - 1800e9, rng.poisson(3 * minutes / 60)):
-            span = rng.uniform(5, 20) * 60e9
-            k = rng.poisson(span / 60e9 * rng.uniform(2, 6))
-            wt.append(start + np.sort(rng.uniform(0, span, k)))
-            ws += [s] * k
-    warn = pd.DataFrame({"timestamp": pd.to_datetime(np.concatenate(wt).astype(np.int64),
-                                                     unit="ns", utc=True),
-                         "service": ws, "operation": "log", "is_error": False,
-                         "severity": np.int8(13), "message": "connection pool 90% used"})
-    out = pd.concat([ev, *extra, warn], ignore_index=True)
-    return to_canonical(out.sort_values("timestamp", kind="stable").reset_index(drop=True),
-                        where="shifted history")
+    return drifted_history(days, services, seed, drift_day, noise_seed=seed + 1000)
 
 
 def _drift_scenarios(seed: int, say) -> dict:
