@@ -34,8 +34,6 @@ import time
 import numpy as np
 import pandas as pd
 
-DAY_NS = 86_400 * 10**9
-
 
 def _stream_rate(model, events, micro_batch: str) -> float:
     from errpredict.online import replay
