@@ -12,33 +12,20 @@ from typing import Annotated
 
 import typer
 
-from errpredict._cli_util import (
-    emit_json,
-    json_line,
-    progress,
-    read_cli_events,
-    say,
-    to_jsonable,
-    write_scores,
+from errpredict._cli_app import (
+    DataOpt,
+    ExperimentOpt,
+    FormatOpt,
+    JsonOpt,
+    ModelOpt,
+    NoTrackOpt,
+    SkipOpt,
+    app,
+    entity_of,
+    tracking,
 )
+from errpredict._cli_util import emit_json, progress, read_cli_events, say, write_scores
 from errpredict.exceptions import ErrpredictError
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Predict software errors before they happen, from error histories.")
-
-FORMATS = "auto|csv|parquet|jsonl|otlp-json|otlp-proto|bgl|backblaze"
-DataOpt = Annotated[str, typer.Option("--data", help="Events file (CSV, Parquet, JSONL, OTLP...).")]
-FormatOpt = Annotated[str, typer.Option("--format", help=f"Input format: {FORMATS}.")]
-SkipOpt = Annotated[bool, typer.Option("--skip-bad-lines",
-                                       help="Skip malformed lines and report how many.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")]
-ModelOpt = Annotated[str, typer.Option("--model", help="Bundle directory or models:/NAME@ALIAS.")]
-NoTrackOpt = Annotated[bool, typer.Option("--no-tracking", help="Do not log an MLflow run.")]
-ExperimentOpt = Annotated[str, typer.Option("--experiment", help="MLflow experiment name.")]
-
-
-def _entity(events, entity: str | None) -> str:
-    return entity or events.attrs.get("default_entity") or "service"
 
 
 @app.command()
@@ -89,18 +76,18 @@ def train(
     from errpredict.models import train as train_model
 
     if not no_tracking:  # a worker imports MLflow while the model trains
-        _tracking().warm_up(experiment)
+        tracking().warm_up(experiment)
     with progress(not as_json, 7) as step_done:
         step_done("read")
         events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
-        m = train_model(events, entity=_entity(events, entity), step=step, horizon=horizon,
+        m = train_model(events, entity=entity_of(events, entity), step=step, horizon=horizon,
                         min_errors=min_errors, model=model, target_precision=target_precision,
                         source=str(data), progress=step_done)
         m.save(out)
         run = None
         if not no_tracking:
             step_done("track")
-            run = _tracking().log_training_run(m, bundle_dir=out, experiment=experiment,
+            run = tracking().log_training_run(m, bundle_dir=out, experiment=experiment,
                                                register=register, events=events,
                                                events_path=str(data))
     result = {"model": str(out), "model_id": m.version, "entity": m.entity,
@@ -113,12 +100,6 @@ def train(
         return
     _print_metrics(f"trained {m.metadata['model']} on {m.metadata['data']['rows']:,} events; "
                    f"saved to {out}", m.metadata["validation"], "validation (last 20% of time)")
-
-
-def _tracking():
-    from errpredict import tracking
-
-    return tracking
 
 
 def _print_metrics(title: str, res: dict, caption: str) -> None:
@@ -154,13 +135,13 @@ def evaluate(
     from errpredict.models import load_model
 
     if not no_tracking:
-        _tracking().warm_up(experiment)
+        tracking().warm_up(experiment)
     m = load_model(model)
     events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
     res = m.evaluate(events)
     res = {**res, "model_id": m.version}
     if not no_tracking:
-        run = _tracking().log_evaluation_run(m, res, events_path=str(data),
+        run = tracking().log_evaluation_run(m, res, events_path=str(data),
                                              experiment=experiment)
         res["mlflow_run_id"] = getattr(run, "run_id", None)
     if as_json:
@@ -264,7 +245,7 @@ def report(
     from errpredict.datasets._gen_io import incidents_path
 
     events = read_cli_events(data, fmt, skip_bad_lines)
-    options: dict = {"entity": _entity(events, entity), "title": title}
+    options: dict = {"entity": entity_of(events, entity), "title": title}
     if model is not None:
         from errpredict.models import load_model
 
@@ -281,255 +262,9 @@ def report(
         "browser)")
 
 
-def _dependency_risk(items: list[str]) -> dict[str, float]:
-    from errpredict.exceptions import ConfigError
-
-    out = {}
-    for item in items:
-        name, _, value = item.partition("=")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise ConfigError(f"--dependency-risk {item!r}: expected SERVICE=RISK, e.g. "
-                              "payments=0.8") from None
-    return out
-
-
-@app.command()
-def recommend(
-    model: ModelOpt,
-    service: Annotated[str, typer.Option(help="The service whose call failed.")],
-    error_type: Annotated[str, typer.Option("--error-type", help="Error type, e.g. 'HTTP 503', "
-                                            "TimeoutError, UNAVAILABLE.")],
-    http_status: Annotated[int | None, typer.Option("--http-status")] = None,
-    grpc_code: Annotated[str | None, typer.Option("--grpc-code")] = None,
-    message: Annotated[str | None, typer.Option("--message")] = None,
-    retry_after: Annotated[float | None, typer.Option(
-        "--retry-after", help="Seconds a Retry-After header asked for (it wins).")] = None,
-    risk: Annotated[float | None, typer.Option(help="Predicted risk of the service.")] = None,
-    dependency_risk: Annotated[list[str] | None, typer.Option(
-        "--dependency-risk", help="SERVICE=RISK of a dependency (repeatable).")] = None,
-    has_fallback: Annotated[bool, typer.Option("--has-fallback",
-                                               help="The caller can fail over.")] = False,
-    time_budget: Annotated[float | None, typer.Option(
-        "--time-budget", help="Seconds the caller can spend on retries.")] = None,
-    recent_errors: Annotated[int | None, typer.Option(
-        "--recent-errors", help="Errors of this kind in the last 5 minutes.")] = None,
-    data: Annotated[str | None, typer.Option(
-        "--data", help="Recent events: the context (recent errors, predicted risk of the "
-        "service and its dependencies) is taken from them.")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="Decision time within --data.")] = None,
-    feedback: Annotated[Path | None, typer.Option(
-        "--feedback", help="Feedback store (SQLite): the policy resumes from the outcomes "
-        "stored there and this recommendation is recorded.")] = None,
-    fmt: FormatOpt = "auto",
-    as_json: JsonOpt = False,
-) -> None:
-    """Recommend what to do about a failed call: retry, back off, open the circuit..."""
-    from errpredict.models import load_model
-
-    m = load_model(model)
-    store = None
-    if feedback is not None:
-        from errpredict.feedback import FeedbackProcessor
-
-        store = FeedbackProcessor(feedback)
-    rec = m.recommender(feedback=store)
-    context: dict = {}
-    if data is not None:
-        from errpredict.recovery import context_from_events
-
-        events = read_cli_events(data, fmt, quiet=as_json)
-        context = context_from_events(events, service, at=at, risk=m.predict_risk(events, at=at)
-                                      if at else m.predict_risk(events))
-    explicit = {"risk": risk, "has_fallback": has_fallback or None,
-                "time_budget_s": time_budget, "retry_after_s": retry_after,
-                "recent_errors": recent_errors}
-    context.update({k: v for k, v in explicit.items() if v is not None})
-    if dependency_risk:
-        context["dependency_risk"] = {**context.get("dependency_risk", {}),
-                                      **_dependency_risk(dependency_risk)}
-    error = {"service": service, "error_type": error_type, "http_status": http_status,
-             "grpc_code": grpc_code, "message": message}
-    r = rec.recommend({k: v for k, v in error.items() if v is not None}, context)
-    if store is not None:
-        store.close()
-    if as_json:
-        emit_json(r.to_dict())
-        return
-    params = ", ".join(f"{k}={v}" for k, v in r.params.items() if k != "schedule_s")
-    print(f"{r.action}  ({params})")
-    print(r.reason)
-    print(f"confidence {r.confidence:.2f}; id {r.recommendation_id}")
-
-
-@app.command("evaluate-recovery")
-def evaluate_recovery_cmd(
-    data: DataOpt,
-    incidents: Annotated[Path | None, typer.Option(
-        "--incidents", help="Ground-truth incidents (default: <data>.incidents.csv).")] = None,
-    warmup: Annotated[str, typer.Option(help="Warm-up before scoring: a share (0.15) or a "
-                                        "duration (1D).")] = "0.15",
-    seed: Annotated[int, typer.Option()] = 0,
-    time_budget: Annotated[float, typer.Option("--time-budget")] = 10.0,
-    fallback: Annotated[bool, typer.Option("--fallback", help="Callers have a fallback.")
-                        ] = False,
-    fmt: FormatOpt = "auto",
-    as_json: JsonOpt = False,
-) -> None:
-    """Replay a generated history's failed calls with the learned and the fixed policies."""
-    from errpredict.datasets import read_incidents
-    from errpredict.datasets._gen_io import incidents_path
-    from errpredict.recovery import evaluate_recovery
-
-    events = read_cli_events(data, fmt, quiet=as_json)
-    inc = read_incidents(incidents if incidents is not None else incidents_path(data))
-    try:
-        wu: float | str = float(warmup)
-    except ValueError:
-        wu = warmup
-    res = evaluate_recovery(events, inc, warmup=wu, seed=seed, time_budget_s=time_budget,
-                            fallback=fallback)
-    if as_json:
-        emit_json(res)
-        return
-    print(f"{'policy':16s} {'MTTR s':>9s} {'wasted calls':>13s} {'failed requests':>16s}")
-    for name, r in res.items():
-        if isinstance(r, dict) and "mean_time_to_recovery_s" in r:
-            print(f"{name:16s} {r['mean_time_to_recovery_s']:9.1f} {r['wasted_calls']:13,d} "
-                  f"{r['failed_requests']:16,d}")
-
-
-@app.command()
-def replay(
-    model: ModelOpt,
-    data: DataOpt,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="CSV entity,timestamp,risk: the loop's risk at every step.")] = None,
-    feedback: Annotated[Path | None, typer.Option(
-        "--feedback", help="Durable feedback store (SQLite): a killed replay restarted on "
-        "the same data loses nothing acknowledged.")] = None,
-    drift_at: Annotated[str | None, typer.Option(
-        "--drift-at", help="Known drift time: figures 'after drift' are measured from it "
-        "(else from the first detected drift).")] = None,
-    no_online: Annotated[bool, typer.Option("--no-online", help="No online learner.")] = False,
-    no_updater: Annotated[bool, typer.Option("--no-updater", help="Never retrain.")] = False,
-    tracking: Annotated[bool, typer.Option(
-        "--tracking", help="Promote challengers through the MLflow registry.")] = False,
-    bundle_root: Annotated[Path | None, typer.Option(
-        "--bundle-root", help="Where promoted bundles go (champion/ and versions/).")] = None,
-    fmt: FormatOpt = "auto",
-    skip_bad_lines: SkipOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Stream a history through the learning loop: features, batch and online predictions,
-    delayed labels, feedback, drift, retraining and hot swaps."""
-    import sys as _sys
-
-    import pandas as pd
-
-    from errpredict.models import load_model
-    from errpredict.online import replay as run_replay
-
-    m = load_model(model)
-    events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
-    when = None
-    if drift_at is not None:
-        try:
-            when = pd.Timestamp(drift_at)
-        except ValueError:
-            from errpredict.exceptions import ConfigError
-
-            raise ConfigError(f"--drift-at {drift_at!r}: cannot parse; expected ISO-8601 "
-                              "like 2026-01-09T00:00:00Z") from None
-    bar = None
-    if not as_json and _sys.stdout.isatty():
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                       transient=True)
-        bar.start()
-        task = bar.add_task("replay", total=len(events))
-
-    def step(p) -> None:
-        if bar is not None:
-            bar.update(task, completed=p.events_done,
-                       description=f"{p.now:%Y-%m-%d %H:%M} drift {p.drift_events} "
-                                   f"swaps {p.swaps}" if p.now is not None else "replay")
-
-    try:
-        res = run_replay(m, events, online=not no_online, updater=not no_updater,
-                         tracking=tracking, feedback_path=feedback, bundle_root=bundle_root,
-                         drift_at=when, progress=step)
-    finally:
-        if bar is not None:
-            bar.stop()
-    if out is not None:
-        write_scores(res.scores, str(out))
-    if as_json:
-        print(res.to_json(indent=2))
-        return
-    d = res.daily
-    if len(d):
-        print(d.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    for e in res.drift_events:
-        ev = e.to_dict()
-        print(f"drift  {ev.get('time')}  {ev.get('detector', '')} {ev.get('stream', '')}")
-    for w in res.swaps:
-        sw = w.to_dict()
-        print(f"swap   {sw.get('time')}  {sw.get('from_version')} -> {sw.get('to_version')}")
-    sm = res.summary
-    print(f"loop PR-AUC after drift {sm.get('pr_auc_after_drift')}, frozen model "
-          f"{sm.get('frozen_pr_auc_after_drift')}")
-    if out is not None:
-        say(f"wrote the loop's scores to {out}")
-
-
-models_app = typer.Typer(no_args_is_help=True, help="The model registry (MLflow): list, show, "
-                         "promote.")
-app.add_typer(models_app, name="models")
-
-
-@models_app.command("list")
-def models_list(as_json: JsonOpt = False) -> None:
-    """Registered models, their latest versions and aliases."""
-    rows = _tracking().list_models()
-    if as_json:
-        emit_json(rows)
-        return
-    if not rows:
-        print(f"no registered models in {_tracking().tracking_uri()}")
-    for r in rows:
-        print(json_line(r))
-
-
-@models_app.command("show")
-def models_show(
-    ref: Annotated[str, typer.Argument(help="NAME, NAME@ALIAS or NAME/VERSION.")],
-    as_json: JsonOpt = False,
-) -> None:
-    """One model version: aliases, run, metrics, source and the bundle's metadata."""
-    info = _tracking().show_model(ref)
-    if as_json:
-        emit_json(info)
-        return
-    import json
-
-    print(json.dumps(to_jsonable(info), indent=2))
-
-
-@models_app.command("promote")
-def models_promote(
-    name: Annotated[str, typer.Argument(help="Registered model name.")],
-    version: Annotated[str, typer.Argument(help="Version to promote.")],
-    alias: Annotated[str, typer.Option("--alias", help="champion, challenger, ...")
-                     ] = "champion",
-) -> None:
-    """Point an alias (champion, challenger) at a version."""
-    res = _tracking().promote(name, version, alias) or {}
-    before = res.get("previous")
-    say(f"{name}@{alias} -> version {version}"
-        + (f" (was version {before})" if before not in (None, str(version)) else ""))
+# the commands of these modules register themselves on ``app``
+import errpredict._cli_loop  # noqa: E402, F401
+import errpredict._cli_recovery  # noqa: E402, F401
 
 
 def main() -> None:
