@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from errpredict.exceptions import DataFormatError
 
-__all__ = ["check_file", "is_gzip", "open_binary", "open_text", "head_bytes"]
+__all__ = ["check_file", "is_gzip", "open_binary", "open_text", "head_bytes", "json_lines"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -46,3 +48,23 @@ def head_bytes(path: Path, size: int = 65536) -> bytes:
             return fh.read(size)
         except (OSError, EOFError):  # a truncated gzip member
             return b""
+
+
+def json_lines(path: Path, log, expected: str) -> Iterator[tuple[int, object]]:
+    """``(line number, document)`` of every non-blank line of a JSON Lines file.
+
+    A line that is not JSON is reported to ``log`` (a ``ReadLog``: it raises, or
+    counts and skips) with the file, the line number, the parser's reason and
+    ``expected`` (what a line should hold).
+    """
+    with open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line.rstrip("\r\n"))
+            except json.JSONDecodeError as exc:
+                log.bad("line", f"{path}: line {lineno}: not valid JSON ({exc.msg} at column "
+                                f"{exc.colno}); expected {expected}")
+                continue
+            yield lineno, doc

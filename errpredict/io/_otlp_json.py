@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from errpredict.exceptions import DataFormatError
-from errpredict.io._files import open_text
+from errpredict.io._files import json_lines, open_text
 from errpredict.io._otlp_map import EventColumns, Resource
 from errpredict.io._otlp_values import (
     SEVERITY_NUMBERS,
@@ -27,6 +27,7 @@ from errpredict.io._otlp_values import (
     as_str,
     attributes,
     get,
+    get_either,
 )
 from errpredict.io._readlog import ReadLog
 
@@ -122,9 +123,7 @@ def walk_document(doc: object, where: str, sink: EventColumns, log: ReadLog) -> 
             try:
                 rs = as_dict(rs, "")
                 resource = _resource(rs)
-                scopes, skey = get(rs, scope_keys[0])
-                if scopes is None:
-                    scopes, skey = get(rs, scope_keys[1])
+                scopes, skey = get_either(rs, *scope_keys)
                 scopes = as_list(scopes, skey)
             except ShapeError as exc:
                 log.bad("resource", f"{place}: {exc.within(rpath)}")
@@ -133,9 +132,7 @@ def walk_document(doc: object, where: str, sink: EventColumns, log: ReadLog) -> 
                 spath = f"{rpath}.{skey}[{j}]"
                 try:
                     ss = as_dict(ss, "")
-                    scope, ckey = get(ss, "scope")
-                    if scope is None:
-                        scope, ckey = get(ss, "instrumentationLibrary")
+                    scope, ckey = get_either(ss, "scope", "instrumentationLibrary")
                     scope_name = as_str(*_field(as_dict(scope, ckey), "name", ckey))
                     records, key = get(ss, record_key)
                     records = as_list(records, key)
@@ -216,14 +213,5 @@ def _later_lines_parse(path: Path, probe: int = 3) -> bool:
 
 def _lines_after_first(path: Path, log: ReadLog) -> Iterator[tuple[str, object]]:
     """Line mode for a JSON Lines file whose first non-blank line is malformed."""
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line.rstrip("\r\n"))
-            except json.JSONDecodeError as exc:
-                log.bad("line", f"{path}: line {lineno}: not valid JSON ({exc.msg} at column "
-                                f"{exc.colno}); expected one OTLP/JSON request per line")
-                continue
-            yield f"line {lineno}", doc
+    for lineno, doc in json_lines(path, log, "one OTLP/JSON request per line"):
+        yield f"line {lineno}", doc

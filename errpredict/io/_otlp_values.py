@@ -18,6 +18,7 @@ from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 __all__ = [
+    "get_either",
     "ShapeError",
     "get",
     "as_list",
@@ -74,6 +75,13 @@ def get(obj: dict, key: str) -> tuple[object, str]:
         snake = _SNAKE[key] = _snake(key)
     value = obj.get(snake)
     return value, (snake if value is not None else key)
+
+
+def get_either(obj: dict, key: str, older: str) -> tuple[object, str]:
+    """:func:`get` of ``key``, else of its older name ``older`` (``scopeSpans`` before
+    ``instrumentationLibrarySpans``); ``(None, older)`` when neither is there."""
+    value, name = get(obj, key)
+    return (value, name) if value is not None else get(obj, older)
 
 
 def _show(value: object) -> str:

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from errpredict.exceptions import DataFormatError
 from errpredict.io._canon import canonical
-from errpredict.io._files import open_text
+from errpredict.io._files import json_lines, open_text
 from errpredict.io._readlog import ReadLog
 from errpredict.io._schema import STRING_COLUMNS
 
@@ -101,24 +101,15 @@ def _read_csv_fast(path: Path) -> pd.DataFrame | None:
 def _json_chunks(path: Path, log: ReadLog, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
     columns = _json_keys(path) if chunk_rows is not None else None
     rows: list[dict] = []
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line.rstrip("\r\n"))
-            except json.JSONDecodeError as exc:
-                log.bad("line", f"{path}: line {lineno}: not valid JSON ({exc.msg} at column "
-                                f"{exc.colno}); expected one JSON object per line")
-                continue
-            if not isinstance(obj, dict):
-                log.bad("line", f"{path}: line {lineno}: expected a JSON object, got "
-                                f"{type(obj).__name__}")
-                continue
-            rows.append(obj)
-            if chunk_rows is not None and len(rows) >= chunk_rows:
-                yield pd.DataFrame.from_records(rows, columns=columns)
-                rows = []
+    for lineno, obj in json_lines(path, log, "one JSON object per line"):
+        if not isinstance(obj, dict):
+            log.bad("line", f"{path}: line {lineno}: expected a JSON object, got "
+                            f"{type(obj).__name__}")
+            continue
+        rows.append(obj)
+        if chunk_rows is not None and len(rows) >= chunk_rows:
+            yield pd.DataFrame.from_records(rows, columns=columns)
+            rows = []
     if rows or chunk_rows is None:
         yield pd.DataFrame.from_records(rows, columns=columns)
 
