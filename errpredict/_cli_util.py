@@ -11,8 +11,8 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-__all__ = ["read_cli_events", "emit_json", "json_line", "progress", "say", "to_jsonable",
-           "write_scores"]
+__all__ = ["read_cli_events", "model_unused_columns", "emit_json", "json_line", "progress",
+           "say", "to_jsonable", "write_scores"]
 
 
 def say(msg: str) -> None:
@@ -20,14 +20,29 @@ def say(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+#: canonical columns that no risk model reads (free text, ids, the other entity column)
+MODEL_UNUSED_COLUMNS = ("message", "trace_id", "host")
+
+
+def model_unused_columns(path: str, fmt: str, entity: str | None) -> list[str]:
+    """Columns a model command need not read: :data:`MODEL_UNUSED_COLUMNS` but the
+    entity (given, or the format's own: ``host`` for bgl and backblaze)."""
+    from errpredict.io import iter_events
+
+    entity = entity or iter_events(path, fmt).default_entity
+    return [c for c in MODEL_UNUSED_COLUMNS if c != entity]
+
+
 def read_cli_events(path: str, fmt: str = "auto", skip_bad_lines: bool = False,
-                    quiet: bool = False) -> pd.DataFrame:
+                    quiet: bool = False, skip_columns=()) -> pd.DataFrame:
     from errpredict.io import read_events
 
     params = inspect.signature(read_events).parameters
     kw = {"format": fmt}
     if "skip_bad_lines" in params:
         kw["skip_bad_lines"] = skip_bad_lines
+    if skip_columns:
+        kw["skip_columns"] = skip_columns
     events = read_events(path, **kw)
     if not quiet:
         picked = events.attrs.get("source_format")

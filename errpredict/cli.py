@@ -24,7 +24,14 @@ from errpredict._cli_app import (
     entity_of,
     tracking,
 )
-from errpredict._cli_util import emit_json, progress, read_cli_events, say, write_scores
+from errpredict._cli_util import (
+    emit_json,
+    model_unused_columns,
+    progress,
+    read_cli_events,
+    say,
+    write_scores,
+)
 from errpredict.exceptions import ErrpredictError
 
 
@@ -79,7 +86,8 @@ def train(
         tracking().warm_up(experiment)
     with progress(not as_json, 7) as step_done:
         step_done("read")
-        events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
+        events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json,
+                                 skip_columns=model_unused_columns(data, fmt, entity))
         m = train_model(events, entity=entity_of(events, entity), step=step, horizon=horizon,
                         min_errors=min_errors, model=model, target_precision=target_precision,
                         source=str(data), progress=step_done)
@@ -137,7 +145,8 @@ def evaluate(
     if not no_tracking:
         tracking().warm_up(experiment)
     m = load_model(model)
-    events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
+    events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json,
+                             skip_columns=model_unused_columns(data, fmt, m.entity))
     res = m.evaluate(events)
     res = {**res, "model_id": m.version}
     if not no_tracking:
@@ -171,7 +180,8 @@ def predict(
     if out is None and at is None:
         raise ConfigError("predict needs --out SCORES.csv or --at TIME")
     m = load_model(model)
-    events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json)
+    events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json,
+                             skip_columns=model_unused_columns(data, fmt, m.entity))
     if at is not None:
         try:
             when = pd.Timestamp(at)

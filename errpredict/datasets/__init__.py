@@ -9,10 +9,20 @@ log and Backblaze SMART snapshots into the canonical event table.
 
 from __future__ import annotations
 
-from errpredict.datasets._backblaze import read_backblaze
-from errpredict.datasets._gen_io import read_incidents, write_history
-from errpredict.datasets._generator import GeneratedHistory, generate_history
-from errpredict.datasets._loghub import read_bgl
+import importlib
 
-__all__ = ["GeneratedHistory", "generate_history", "read_backblaze", "read_bgl", "read_incidents",
-           "write_history"]
+_LAZY = {"read_backblaze": "_backblaze", "read_incidents": "_gen_io", "write_history": "_gen_io",
+         "GeneratedHistory": "_generator", "generate_history": "_generator", "read_bgl": "_loghub"}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    # loaded on first use: readers that only sniff a format need not import the generator
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.signal import lfilter
 
 from errpredict.datasets._gen_canvas import Canvas
 from errpredict.datasets._gen_mechanisms import ERROR_KIND, Plan
@@ -206,6 +205,8 @@ def draw_events(rng, topo: Topology, canvas: Canvas, plans: list[Plan], *, rate:
 
 def _ar(rng, shape, phi: float, sigma: float) -> np.ndarray:
     noise = rng.normal(0.0, sigma * np.sqrt(1 - phi**2), shape)
+    from scipy.signal import lfilter  # slow to import; only generation needs it
+
     return lfilter([1.0], [1.0, -phi], noise, axis=1)
 
 

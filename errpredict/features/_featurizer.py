@@ -15,7 +15,8 @@ from errpredict.io import metric_columns
 
 __all__ = ["ErrorHistoryFeaturizer"]
 
-_CELLS_PER_CHUNK = 2_000_000
+#: largest temporary of one entity chunk: what glibc's malloc reuses rather than maps afresh
+_CHUNK_BYTES = 32 << 20
 
 
 class ErrorHistoryFeaturizer(TransformerMixin, BaseEstimator):
@@ -73,7 +74,7 @@ class ErrorHistoryFeaturizer(TransformerMixin, BaseEstimator):
         self,
         entity: str = "service",
         step: str = "1m",
-        windows: tuple = (1, 5, 15, 60, 360),
+        windows: tuple = (1, 5, 15, 60),
         max_error_types: int = 8,
         max_peers: int = 16,
         metrics: str | list[str] = "auto",
@@ -180,38 +181,83 @@ class ErrorHistoryFeaturizer(TransformerMixin, BaseEstimator):
         X = ensure_canonical(X, what="ErrorHistoryFeaturizer.transform X")
         return make_grid(X, self.entity, self.spec_.step_ns)
 
-    def transform_arrays(self, X: pd.DataFrame, grid: Grid | None = None
-                         ) -> tuple[Grid, np.ndarray]:
-        """Features as a ``(T * E, F)`` float64 array, time-major, with its grid."""
+    def transform_arrays(self, X: pd.DataFrame, grid: Grid | None = None,
+                         cells: np.ndarray | None = None) -> tuple[Grid, np.ndarray]:
+        """Features as a ``(T * E, F)`` float64 array, time-major, with its grid.
+
+        With ``cells`` (indices into the ``T * E`` time-major cells), only those rows are
+        computed and returned, in that order: training on a sample of a long history
+        then holds the sample, not the whole grid.
+        """
         check_is_fitted(self, "spec_")
         X = ensure_canonical(X, what="ErrorHistoryFeaturizer.transform X")
         grid = grid if grid is not None else make_grid(X, self.entity, self.spec_.step_ns)
         spec = self.spec_
         n_e, n_b = len(grid.entities), grid.n_buckets
         ev = K.event_arrays(X, spec, self.entity, grid.entity_codes, grid.bucket)
-        bk = K.bucketize(ev, spec, n_e, n_b)
-        return grid, self._features_from_buckets(bk, grid.entities, grid.times_ns)
+        counts = K.count_buckets(ev, n_e, n_b)
+        order, bounds = K.by_entity(ev, n_e)
+
+        def buckets(lo: int, hi: int) -> K.Buckets:
+            return K.bucketize(K.entity_slice(ev, order, bounds, lo, hi), spec, hi - lo, n_b)
+
+        return grid, self._features(counts, buckets, grid.entities, grid.times_ns, cells)
 
     def _features_from_buckets(self, bk: K.Buckets, entities: np.ndarray, t_ns: np.ndarray
                                ) -> np.ndarray:
+        return self._features(bk.counts, lambda lo, hi: K.entity_rows(bk, lo, hi),
+                              entities, t_ns)
+
+    def _features(self, counts: np.ndarray, buckets, entities: np.ndarray, t_ns: np.ndarray,
+                  cells: np.ndarray | None = None) -> np.ndarray:
+        """Features of every cell (or of ``cells``), a few entities at a time.
+
+        ``counts`` is every entity's ``(E, B, 3)`` counts (the system-wide context needs
+        them all), ``buckets(lo, hi)`` the full state of entities ``lo..hi-1``. Chunks are
+        sized so that no temporary array outgrows what the allocator reuses, which keeps
+        the memory touched (and the page faults paid) close to the size of the result.
+        """
         spec = self.spec_
-        n_e, n_b = bk.counts.shape[:2]
+        n_f = self.n_features_out_
+        n_e, n_b = counts.shape[:2]
         lookup = {str(name): i for i, name in enumerate(entities)}
         peer_rows = np.array([lookup.get(p, -1) for p in spec.peers], dtype=np.int64)
-        counts = K.window_sums(K.prefix_sums(bk, ("counts",)), spec)
-        ctx = K.context({w: counts["counts", w] for w in spec.windows}, spec, peer_rows)
-        del counts
-        last_err = np.maximum.accumulate(bk.last_error, axis=1)
-        last_warn = np.maximum.accumulate(bk.last_warning, axis=1)
-        # feature-major: every feature is one contiguous block, and the (T * E, F) result
+        sums = K.window_sums({"counts": K.prefix_sum(counts)}, spec)
+        ctx = K.context({w: sums["counts", w] for w in spec.windows}, spec, peer_rows)
+        del sums
+        widest = max(spec.n_latency_bins, len(spec.error_types) + 1, len(spec.metrics), n_f)
+        rows = max(1, _CHUNK_BYTES // (8 * widest * max(n_b, 1)))
+        # feature-major: every feature is one contiguous block, and the (cells, F) result
         # is its Fortran-ordered transpose (what the tree models bin column by column)
-        out = np.empty((self.n_features_out_, n_b, n_e), dtype=np.float64)
-        rows = max(1, _CELLS_PER_CHUNK // max(n_b, 1))
-        for lo in range(0, n_e, rows):
-            sl = slice(lo, min(lo + rows, n_e))
-            sums = K.window_sums(K.prefix_sums(bk, rows=sl), spec)
-            K.assemble(sums, last_err[sl], last_warn[sl], t_ns, spec, ctx, out=out[:, :, sl])
-        return out.reshape(self.n_features_out_, n_b * n_e).T
+        if cells is None:
+            out = np.empty((n_f, n_b, n_e), dtype=np.float64)
+        else:
+            cells = np.asarray(cells, dtype=np.int64)
+            if cells.size and (cells.min() < 0 or cells.max() >= n_b * n_e):
+                raise ConfigError(f"cells must index the {n_b * n_e} cells of the grid")
+            out = np.empty((n_f, len(cells)), dtype=np.float64)
+            cell_t, cell_e = np.divmod(cells, n_e)
+            by_chunk = np.argsort(cell_e // rows, kind="stable")
+            chunk_bounds = np.searchsorted((cell_e // rows)[by_chunk],
+                                           np.arange(0, -(-n_e // rows) + 1))
+        for i, lo in enumerate(range(0, n_e, rows)):
+            hi = min(lo + rows, n_e)
+            bk = buckets(lo, hi)
+            last_err = np.maximum.accumulate(bk.last_error, axis=1)
+            last_warn = np.maximum.accumulate(bk.last_warning, axis=1)
+            if cells is None:
+                sums = K.window_sums(K.prefix_sums(bk), spec)
+                K.assemble(sums, last_err, last_warn, t_ns, spec, ctx, out=out[:, :, lo:hi])
+            else:  # assemble is elementwise in time: only at the times these cells need
+                mine = by_chunk[chunk_bounds[i]:chunk_bounds[i + 1]]
+                if mine.size:
+                    t_sel, t_pos = np.unique(cell_t[mine], return_inverse=True)
+                    sums = K.window_sums(K.prefix_sums(bk), spec, at=t_sel)
+                    block = K.assemble(sums, last_err[:, t_sel], last_warn[:, t_sel],
+                                       t_ns[t_sel], spec, ctx.at(t_sel))
+                    out[:, mine] = block[t_pos, cell_e[mine] - lo].T
+            del bk
+        return out.reshape(n_f, -1).T
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Feature frame indexed by ``(timestamp, entity)``, one row per grid cell."""

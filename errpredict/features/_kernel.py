@@ -16,14 +16,15 @@ streaming featurizer keeps in its ring buffers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
 
 from errpredict.features._time import NS_PER_S, format_duration
 
-__all__ = ["KernelSpec", "EventArrays", "Buckets", "Context", "bucketize", "prefix_sums",
+__all__ = ["KernelSpec", "EventArrays", "Buckets", "Context", "bucketize", "count_buckets",
+           "by_entity", "entity_slice", "entity_rows", "prefix_sum", "prefix_sums",
            "window_sums", "context", "assemble", "feature_names", "NO_TIME"]
 
 NO_TIME = np.iinfo(np.int64).min
@@ -181,6 +182,18 @@ def _add_counts(out: np.ndarray, flat: np.ndarray, weights=None) -> None:
     )
 
 
+def count_buckets(ev: EventArrays, n_entities: int, n_buckets: int,
+                  out: np.ndarray | None = None) -> np.ndarray:
+    """Events, errors and warnings per ``(entity, bucket)``: the ``counts`` channel alone,
+    ``(E, B, 3)`` int64 (what the system-wide context is computed from)."""
+    out = np.zeros((n_entities, n_buckets, 3), np.int64) if out is None else out
+    flat3 = (ev.entity * n_buckets + ev.bucket) * 3
+    _add_counts(out, flat3)
+    _add_counts(out, flat3[ev.is_error] + 1)
+    _add_counts(out, flat3[ev.is_warning] + 2)
+    return out
+
+
 def bucketize(ev: EventArrays, spec: KernelSpec, n_entities: int, n_buckets: int,
               into: Buckets | None = None) -> Buckets:
     """Add events to per-bucket state, vectorised (``np.bincount``), O(events + cells).
@@ -191,11 +204,8 @@ def bucketize(ev: EventArrays, spec: KernelSpec, n_entities: int, n_buckets: int
     bk = into if into is not None else empty_buckets(spec, n_entities, n_buckets)
     b = n_buckets
     cell = ev.entity * b + ev.bucket
-    flat3 = cell * 3
-    _add_counts(bk.counts, flat3)
+    count_buckets(ev, n_entities, n_buckets, out=bk.counts)
     err = ev.is_error
-    _add_counts(bk.counts, flat3[err] + 1)
-    _add_counts(bk.counts, flat3[ev.is_warning] + 2)
     has_lat = ev.latency_bin >= 0
     if has_lat.any():
         _add_counts(bk.lat_n, cell[has_lat])
@@ -219,29 +229,58 @@ def bucketize(ev: EventArrays, spec: KernelSpec, n_entities: int, n_buckets: int
     return bk
 
 
+def by_entity(ev: EventArrays, n_entities: int) -> tuple[np.ndarray, np.ndarray]:
+    """The order that groups events by entity (stable, so each entity's events keep their
+    order) and the bounds of each entity's run in it: entity ``e`` is
+    ``order[bounds[e]:bounds[e + 1]]``."""
+    small = np.uint16 if n_entities <= np.iinfo(np.uint16).max else np.int64
+    codes = ev.entity.astype(small)
+    order = np.argsort(codes, kind="stable")  # a radix sort for small ints
+    bounds = np.searchsorted(codes[order], np.arange(n_entities + 1))
+    return order, bounds
+
+
+def entity_slice(ev: EventArrays, order: np.ndarray, bounds: np.ndarray, lo: int, hi: int
+                 ) -> EventArrays:
+    """The events of entities ``lo..hi-1`` (see :func:`by_entity`), with codes from 0."""
+    take = order[bounds[lo]:bounds[hi]]
+    part = EventArrays(*(getattr(ev, f.name)[take] for f in fields(EventArrays)))
+    part.entity -= lo
+    return part
+
+
 #: channels turned into prefix sums, and the dtype their prefix keeps
 PREFIX_CHANNELS = ("counts", "lat_n", "lat_sum", "lat_hist", "types", "metric_sum", "metric_n")
 
 
+def prefix_sum(a: np.ndarray) -> np.ndarray:
+    """Cumulative sum along time (axis 1) with a leading zero: ``P[:, j]`` is the sum of
+    buckets < j."""
+    p = np.zeros((a.shape[0], a.shape[1] + 1) + a.shape[2:], dtype=a.dtype)
+    np.cumsum(a, axis=1, out=p[:, 1:])
+    return p
+
+
 def prefix_sums(bk: Buckets, channels: tuple[str, ...] = PREFIX_CHANNELS,
                 rows: slice = slice(None)) -> dict[str, np.ndarray]:
-    """Cumulative sums along time with a leading zero: ``P[:, j]`` is the sum of buckets < j."""
-    out = {}
-    for name in channels:
-        a = getattr(bk, name)[rows]
-        p = np.zeros((a.shape[0], a.shape[1] + 1) + a.shape[2:], dtype=a.dtype)
-        np.cumsum(a, axis=1, out=p[:, 1:])
-        out[name] = p
-    return out
+    """:func:`prefix_sum` of each channel of ``bk``."""
+    return {name: prefix_sum(getattr(bk, name)[rows]) for name in channels}
 
 
-def window_sums(prefix: dict[str, np.ndarray], spec: KernelSpec, *, last_only: bool = False
-                ) -> dict[tuple[str, int], np.ndarray]:
+def entity_rows(bk: Buckets, lo: int, hi: int) -> Buckets:
+    """The state of entities ``lo..hi-1`` (views, not copies)."""
+    return Buckets(**{f.name: getattr(bk, f.name)[lo:hi] for f in fields(Buckets)
+                      if f.name != "extra"})
+
+
+def window_sums(prefix: dict[str, np.ndarray], spec: KernelSpec, *, last_only: bool = False,
+                at: np.ndarray | None = None) -> dict[tuple[str, int], np.ndarray]:
     """Window sums ``P[end] - P[end - w]`` for every channel and window.
 
     With ``last_only`` the sums are for the newest bucket only (the streaming
     ring buffer, whose oldest columns stand for ``P[j <= 0] = 0`` when the
-    stream is younger than the window).
+    stream is younger than the window); with ``at`` (sorted bucket indices),
+    for those buckets only.
     """
     out: dict[tuple[str, int], np.ndarray] = {}
     for name, p in prefix.items():
@@ -250,6 +289,9 @@ def window_sums(prefix: dict[str, np.ndarray], spec: KernelSpec, *, last_only: b
             if last_only:
                 lo = p[:, -1 - w] if p.shape[1] > w else np.zeros_like(p[:, 0])
                 out[name, w] = (p[:, -1] - lo)[:, None]
+            elif at is not None:
+                # P[j] for j <= 0 is P[0] = 0, so a clipped start is exact
+                out[name, w] = p[:, at + 1] - p[:, np.maximum(at + 1 - w, 0)]
             else:
                 res = np.empty_like(p[:, 1:])
                 k = min(w, n_end)
@@ -309,6 +351,13 @@ class Context:
     sys_events: dict[int, np.ndarray]
     erroring: dict[int, np.ndarray]  # window -> (T,) entities with errors in the window
     peer_errors: np.ndarray  # (P, T) errors of each fitted peer in the peer window
+
+
+    def at(self, t: np.ndarray) -> Context:
+        """The context at buckets ``t`` only."""
+        return Context({w: a[t] for w, a in self.sys_errors.items()},
+                       {w: a[t] for w, a in self.sys_events.items()},
+                       {w: a[t] for w, a in self.erroring.items()}, self.peer_errors[:, t])
 
 
 def context(counts_sums: dict[int, np.ndarray], spec: KernelSpec, peer_rows: np.ndarray

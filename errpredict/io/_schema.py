@@ -100,10 +100,14 @@ def _epoch_unit(values: np.ndarray) -> str:
 
 def parse_timestamps(col: pd.Series, *, where: str, row: RowLabel = _default_row) -> pd.Series:
     """Parse ISO-8601 strings, epoch numbers or datetimes into ``datetime64[ns, UTC]``."""
-    if isinstance(col.dtype, pd.DatetimeTZDtype):
-        out = col.dt.tz_convert("UTC")
-    elif pd.api.types.is_datetime64_dtype(col):
-        out = col.dt.tz_localize("UTC")
+    if isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(col):
+        missing = col.isna().to_numpy()
+        if missing.any():
+            raise SchemaError(
+                f"{where}: column 'timestamp' {row(_first_bad(missing))}: missing value; "
+                "every event needs a time (ISO-8601 or epoch s/ms/us/ns)"
+            )
+        out = col.dt.tz_convert("UTC") if col.dt.tz is not None else col.dt.tz_localize("UTC")
     elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
         values = col.to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(values)

@@ -79,7 +79,7 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, model: str = "hgb", validation_fraction: float = 0.2,
                  calibration: str | None = "sigmoid", target_precision: float | None = None,
-                 max_train_rows: int | None = 100_000, random_state: int | None = 0):
+                 max_train_rows: int | None = 40_000, random_state: int | None = 0):
         self.model = model
         self.validation_fraction = validation_fraction
         self.calibration = calibration
@@ -129,42 +129,76 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
                 f"RiskClassifier needs both classes in y; got 1 class ({self.classes_.tolist()}). "
                 "Use a longer history, a shorter horizon or a lower min_errors."
             )
+        train_rows, val_rows = self.plan(y_enc)
+        return self._fit_rows(X[train_rows], y_enc[train_rows], X[val_rows], y_enc[val_rows],
+                              len(y_enc))
+
+    def plan(self, y) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of a time-ordered training set that boosting trains on and that hold
+        out validation: ``(train_rows, val_rows)``, both in time order.
+
+        The last ``validation_fraction`` of the rows validate (when both parts hold both
+        classes; else every row does both); of the rest, a uniform sample of about
+        ``max_train_rows`` trains. A caller with a costly ``X`` (features of a long
+        history) computes just these rows and calls :meth:`fit_planned`.
+        """
+        self._check_params()
+        y = np.asarray(y)
+        n = len(y)
+        split = n - max(1, int(round(n * self.validation_fraction)))
+        usable = (len(np.unique(y[split:])) == 2 and len(np.unique(y[:split])) == 2)
+        if not usable:
+            return self._sample(n), np.arange(n)
+        return self._sample(split), np.arange(split, n)
+
+    def fit_planned(self, X_train, y_train, X_val, y_val, n_rows: int) -> RiskClassifier:
+        """Fit on the rows :meth:`plan` chose (``n_rows`` is how many it chose from):
+        ``fit(X, y)`` is ``fit_planned(X[tr], y[tr], X[va], y[va], len(y))``."""
+        self._check_params()
+        X_train = check_array(X_train, ensure_all_finite="allow-nan", dtype=np.float64)
+        X_val = check_array(X_val, ensure_all_finite="allow-nan", dtype=np.float64)
+        self.n_features_in_ = X_train.shape[1]
+        self.classes_, y_train = np.unique(y_train, return_inverse=True)
+        if len(self.classes_) != 2:
+            raise ConfigError(
+                f"RiskClassifier needs both classes in y; got 1 class ({self.classes_.tolist()}). "
+                "Use a longer history, a shorter horizon or a lower min_errors."
+            )
+        y_val = np.searchsorted(self.classes_, y_val)
+        return self._fit_rows(X_train, y_train, X_val, y_val, n_rows)
+
+    def _fit_rows(self, X_train, y_train, X_val, y_val, n_rows: int) -> RiskClassifier:
         # a column never observed in training (all NaN) carries nothing: it is read as 0
-        self.unobserved_columns_ = np.flatnonzero(np.isnan(X).all(axis=0))
-        X = self._fill_unobserved(X)
-        n = len(y_enc)
-        n_val = max(1, int(round(n * self.validation_fraction)))
-        split = n - n_val
-        tr, va = slice(0, split), slice(split, n)
-        usable_val = len(np.unique(y_enc[va])) == 2 and len(np.unique(y_enc[tr])) == 2
-        if not usable_val:
-            tr, va = slice(0, n), slice(0, n)
-        rows = self._sample(y_enc[tr])
-        Xt, yt = X[tr][rows], y_enc[tr][rows]
+        self.unobserved_columns_ = np.flatnonzero(
+            np.isnan(X_train).all(axis=0) & np.isnan(X_val).all(axis=0))
+        X_train, X_val = self._fill_unobserved(X_train), self._fill_unobserved(X_val)
+        n_val = len(y_val)
+        usable_val = n_val < n_rows
         base = make_estimator(self.model, self.random_state)
         if self.model == "hgb" and usable_val:
-            base.set_params(early_stopping=True, n_iter_no_change=15, scoring="loss")
-            base.fit(Xt, yt, X_val=X[va], y_val=y_enc[va])
+            base.set_params(early_stopping=True, n_iter_no_change=10, scoring="loss")
+            base.fit(X_train, y_train, X_val=X_val, y_val=y_val)
         else:
-            base.fit(Xt, yt)
-        self.n_sampled_ = len(rows)
+            base.fit(X_train, y_train)
+        self.n_sampled_ = len(y_train)
         self.validation_used_ = bool(usable_val)
-        self.n_train_, self.n_validation_ = split if usable_val else n, n - split
+        self.n_train_ = n_rows - n_val if usable_val else n_rows
+        self.n_validation_ = n_val
         self.estimator_ = base
         self.calibrator_ = None
-        p_val = base.predict_proba(X[va])[:, 1]
-        if self.calibration is not None and len(np.unique(y_enc[va])) == 2:
-            self.calibrator_ = _fit_calibrator(self.calibration, p_val, y_enc[va])
+        p_val = base.predict_proba(X_val)[:, 1]
+        if self.calibration is not None and len(np.unique(y_val)) == 2:
+            self.calibrator_ = _fit_calibrator(self.calibration, p_val, y_val)
             p_val = _apply_calibrator(self.calibrator_, p_val)
-        self.threshold_ = choose_threshold(y_enc[va], p_val, self.target_precision)
-        self.validation_scores_ = (y_enc[va], p_val)
+        self.threshold_ = choose_threshold(y_val, p_val, self.target_precision)
+        self.validation_scores_ = (y_val, p_val)
         return self
 
-    def _sample(self, y: np.ndarray) -> np.ndarray:
-        """Rows to train on, in time order: all of them, or a uniform sample of about
-        ``max_train_rows`` (which keeps the class balance, so probabilities and early
-        stopping on the validation loss stay right)."""
-        n, cap = len(y), self.max_train_rows
+    def _sample(self, n: int) -> np.ndarray:
+        """Rows to train on, of the first ``n``, in time order: all of them, or a uniform
+        sample of about ``max_train_rows`` (which keeps the class balance, so
+        probabilities and early stopping on the validation loss stay right)."""
+        cap = self.max_train_rows
         if cap is None or n <= cap:
             return np.arange(n)
         rng = np.random.default_rng(self.random_state)

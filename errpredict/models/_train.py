@@ -19,7 +19,7 @@ from errpredict.models._evaluate import grid_truth, score_with_baseline
 
 __all__ = ["train", "DEFAULT_WINDOWS"]
 
-DEFAULT_WINDOWS = (1, 5, 15, 60, 360)
+DEFAULT_WINDOWS = (1, 5, 15, 60)
 
 
 def fingerprint(events: pd.DataFrame, entity: str) -> str:
@@ -47,6 +47,7 @@ def train(
     target_precision: float | None = None,
     windows: tuple = DEFAULT_WINDOWS,
     validation_fraction: float = 0.2,
+    max_train_rows: int | None = 40_000,
     random_state: int = 0,
     recovery: bool = True,
     recovery_window: str = "1d",
@@ -61,7 +62,10 @@ def train(
     history (in time) is held out to stop boosting, calibrate the
     probabilities and choose the alarm threshold (best F1, or the lowest that
     reaches ``target_precision``); the figures on it, beside the persistence
-    baseline's, are kept in ``model.metadata["validation"]``.
+    baseline's, are kept in ``model.metadata["validation"]``. Boosting trains
+    on a uniform sample of at most ``max_train_rows`` of the earlier decision
+    times (``None``: all of them), and only the sampled and validation rows
+    are featurized, so a long history trains in bounded time and memory.
 
     With ``recovery``, the recovery statistics (how fast each entity recovers
     from each error type, for :class:`errpredict.recovery.Recommender`) are
@@ -82,11 +86,10 @@ def train(
     target = Target(horizon, int(min_errors), tuple(error_types) if error_types else None,
                     min_severity)
     featurizer = ErrorHistoryFeaturizer(entity=entity, step=step, windows=tuple(windows))
-    say("features")
-    featurizer.fit(events)
-    grid, X = featurizer.transform_arrays(events)
-    target.horizon_steps(grid.step_ns)
     say("labels")
+    featurizer.fit(events)
+    grid = featurizer.grid(events)
+    target.horizon_steps(grid.step_ns)
     truth = grid_truth(events, grid, target)
     labelled = np.flatnonzero(truth.scored)
     y = truth.y[labelled]
@@ -97,17 +100,24 @@ def train(
             f"training data has {what} for the target (>= {min_errors} errors in {horizon}); "
             "use a longer history, a shorter horizon or a lower --min-errors"
         )
-    say("fit")
     clf = RiskClassifier(model=model, validation_fraction=validation_fraction,
-                         target_precision=target_precision, random_state=random_state)
-    clf.fit(X[labelled], y)
+                         target_precision=target_precision, max_train_rows=max_train_rows,
+                         random_state=random_state)
+    train_rows, val_rows = clf.plan(y)
+    say("features")
+    # only the cells boosting trains and validates on: a long history is sampled
+    _, X = featurizer.transform_arrays(events, grid,
+                                       cells=labelled[np.concatenate([train_rows, val_rows])])
+    say("fit")
+    n_tr = len(train_rows)
+    clf.fit_planned(X[:n_tr], y[train_rows], X[n_tr:], y[val_rows], len(y))
+    del X
     say("evaluate")
     risk = np.full(len(truth.y), np.nan)
-    n_val = clf.n_validation_
-    val_rows = labelled[len(labelled) - n_val:] if clf.validation_used_ else labelled
-    risk[val_rows] = clf.validation_scores_[1]
+    val_cells = labelled[val_rows]
+    risk[val_cells] = clf.validation_scores_[1]
     validation = score_with_baseline(truth, risk, clf.threshold_, target, grid.step_ns,
-                                     rows=val_rows)
+                                     rows=val_cells)
     extras = {}
     if recovery and entity == "service":
         say("recovery")
@@ -123,7 +133,7 @@ def train(
                  "entities": int(len(grid.entities)),
                  "start": ts.iloc[0].isoformat(), "end": ts.iloc[-1].isoformat()},
         "training": {"cells": int(len(labelled)), "positives": int(y.sum()),
-                     "validation_cells": int(n_val), "seconds": None},
+                     "validation_cells": int(len(val_rows)), "seconds": None},
         "validation": validation,
         "versions": package_versions(),
     }

@@ -126,7 +126,7 @@ def recovery_times(
         idx = np.arange(len(et))
         recent[order[e]] = idx - np.searchsorted(et, et - window, side="right") + 1
     rows = np.flatnonzero(err)
-    out = pd.DataFrame({"timestamp": events["timestamp"].to_numpy()[rows],
+    out = pd.DataFrame({"timestamp": events["timestamp"].array[rows],  # tz kept, no objects
                         "service": service[rows]})
     if with_op:
         out["operation"] = op[rows]

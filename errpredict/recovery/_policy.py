@@ -16,12 +16,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
-
-from river import bandit
+from typing import TYPE_CHECKING, Any
 
 from errpredict.exceptions import ConfigError, FeedbackError
 from errpredict.recovery._rules import ACTIONS, CATEGORY_ACTIONS
+
+if TYPE_CHECKING:
+    from river import bandit
 
 __all__ = ["DISRUPTIVE", "ActionPolicy", "PolicyConfig", "RewardConfig", "rules_default"]
 
@@ -241,6 +242,8 @@ class ActionPolicy:
         }
 
     def _fresh(self, prior: Mapping[str, tuple[float, float]]) -> bandit.UCB:
+        from river import bandit  # imported on first use: training needs only the statistics
+
         policy = bandit.UCB(delta=self.config.delta, seed=self.config.seed)
         for arm, (count, mean) in prior.items():
             for _ in range(int(count)):

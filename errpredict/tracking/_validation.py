@@ -45,7 +45,7 @@ def validation_view(model: RiskModel, events: pd.DataFrame) -> ValidationView | 
     events = ensure_canonical(events, what="training events")
     grid = model.featurizer.grid(events)
     truth = grid_truth(events, grid, model.target)
-    labelled = np.flatnonzero(~np.isnan(truth.y))
+    labelled = np.flatnonzero(truth.scored)  # the cells train() labels
     n_val = int(clf.n_validation_)
     rows = labelled[len(labelled) - n_val:] if clf.validation_used_ else labelled
     if len(rows) != len(y_val) or not np.array_equal(truth.y[rows], y_val.astype(np.float64)):

@@ -58,7 +58,7 @@ def test_training_run_params_and_tags(tracked, mlflow_client):
     p = run.data.params
     assert p["featurizer.step"] == "1m"
     assert p["featurizer.entity"] == "service"
-    assert p["featurizer.windows"] == "1,5,15,60,360"
+    assert p["featurizer.windows"] == "1,5,15,60"
     assert p["target.horizon"] == "10m"
     assert p["target.min_errors"] == "5"
     assert p["model.model"] == "hgb"
