@@ -16,11 +16,25 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from errpredict._version import __version__  # noqa: E402
-from errpredict.models import RiskModel, load_model, train  # noqa: E402
+
+# the models (scikit-learn, pandas) load on first use: a command that starts a tracking
+# worker forks it while the process is still small
+_LAZY = {"RiskModel": "errpredict.models", "load_model": "errpredict.models",
+         "train": "errpredict.models"}
 
 
-def evaluate(model: RiskModel | str, events) -> dict:
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'errpredict' has no attribute {name!r}")
+
+
+def evaluate(model, events) -> dict:
     """Evaluate a model (or a bundle path) on events: every figure, and ``baseline``'s."""
+    from errpredict.models import RiskModel, load_model
+
     if not isinstance(model, RiskModel):
         model = load_model(model)
     return model.evaluate(events)

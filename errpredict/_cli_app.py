@@ -31,6 +31,14 @@ def tracking():
     return module
 
 
+def warm_up_tracking(experiment: str) -> None:
+    """Start the tracking worker first thing in a command: forked while the process is
+    still small, it costs training no copy-on-write faults on what the command loads."""
+    from errpredict.tracking._worker import warm_up
+
+    warm_up(experiment)
+
+
 def entity_of(events, entity: str | None) -> str:
     """The entity column: the one asked for, else the format's own, else ``service``."""
     return entity or events.attrs.get("default_entity") or "service"

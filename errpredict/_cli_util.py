@@ -7,9 +7,10 @@ import json
 import math
 import sys
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # loaded by the commands that need them: the CLI starts small
+    import pandas as pd
 
 __all__ = ["read_cli_events", "model_unused_columns", "emit_json", "json_line", "progress",
            "say", "to_jsonable", "write_scores"]
@@ -62,6 +63,9 @@ def to_jsonable(obj):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [to_jsonable(v) for v in obj]
+    import numpy as np
+    import pandas as pd
+
     if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, np.floating | float):
@@ -106,6 +110,7 @@ def iso_utc(ts: pd.Series) -> pd.Series:
 
 def write_scores(scores: pd.DataFrame, path: str) -> None:
     """``entity,timestamp,risk`` CSV with ISO-8601 UTC decision times."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
 

@@ -23,6 +23,7 @@ from errpredict._cli_app import (
     app,
     entity_of,
     tracking,
+    warm_up_tracking,
 )
 from errpredict._cli_util import (
     emit_json,
@@ -80,10 +81,10 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train a risk model and save it as a bundle directory."""
+    if not no_tracking:  # a worker imports MLflow while the model trains
+        warm_up_tracking(experiment)
     from errpredict.models import train as train_model
 
-    if not no_tracking:  # a worker imports MLflow while the model trains
-        tracking().warm_up(experiment)
     with progress(not as_json, 7) as step_done:
         step_done("read")
         events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json,
@@ -140,10 +141,10 @@ def evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     """Evaluate a model on a history, beside the persistence baseline."""
+    if not no_tracking:
+        warm_up_tracking(experiment)
     from errpredict.models import load_model
 
-    if not no_tracking:
-        tracking().warm_up(experiment)
     m = load_model(model)
     events = read_cli_events(data, fmt, skip_bad_lines, quiet=as_json,
                              skip_columns=model_unused_columns(data, fmt, m.entity))

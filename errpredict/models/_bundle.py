@@ -24,6 +24,7 @@ from errpredict.exceptions import ModelBundleError
 from errpredict.features import ErrorHistoryFeaturizer, Target
 from errpredict.features._grid import ensure_canonical
 from errpredict.models._classifier import RiskClassifier
+from errpredict.models._details import ValidationDetails
 from errpredict.models._evaluate import grid_truth, score_with_baseline
 
 __all__ = ["RiskModel", "load_model", "BUNDLE_FORMAT", "package_versions"]
@@ -65,6 +66,9 @@ class RiskModel:
         self.target = target
         self.metadata = dict(metadata or {})
         self.extras = dict(extras or {})
+        #: set by :func:`~errpredict.train` (figures with lead times, and a sample of
+        #: validation features); in memory only, None for a loaded bundle
+        self.validation_details: ValidationDetails | None = None
 
     @property
     def threshold(self) -> float:

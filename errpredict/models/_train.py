@@ -15,11 +15,14 @@ from errpredict.features import ErrorHistoryFeaturizer, Target
 from errpredict.features._grid import ensure_canonical
 from errpredict.models._bundle import RiskModel, package_versions
 from errpredict.models._classifier import RiskClassifier
+from errpredict.models._details import ValidationDetails, balanced_rows
 from errpredict.models._evaluate import grid_truth, score_with_baseline
 
 __all__ = ["train", "DEFAULT_WINDOWS"]
 
 DEFAULT_WINDOWS = (1, 5, 15, 60)
+#: validation cells whose features a trained model keeps in memory (for importances)
+DETAIL_ROWS = 2000
 
 
 def fingerprint(events: pd.DataFrame, entity: str) -> str:
@@ -111,13 +114,19 @@ def train(
     say("fit")
     n_tr = len(train_rows)
     clf.fit_planned(X[:n_tr], y[train_rows], X[n_tr:], y[val_rows], len(y))
-    del X
     say("evaluate")
+    y_val, p_val = clf.validation_scores_
+    keep = balanced_rows(y_val, DETAIL_ROWS, random_state)
+    sample = (X[n_tr:][keep], y_val[keep], p_val[keep])
+    del X
     risk = np.full(len(truth.y), np.nan)
     val_cells = labelled[val_rows]
-    risk[val_cells] = clf.validation_scores_[1]
-    validation = score_with_baseline(truth, risk, clf.threshold_, target, grid.step_ns,
-                                     rows=val_cells)
+    risk[val_cells] = p_val
+    scores = score_with_baseline(truth, risk, clf.threshold_, target, grid.step_ns,
+                                 rows=val_cells, details=True)
+    validation = {k: v for k, v in scores.items() if k != "lead_times_s"}
+    validation["baseline"] = {k: v for k, v in scores["baseline"].items()
+                              if k != "lead_times_s"}
     extras = {}
     if recovery and entity == "service":
         say("recovery")
@@ -140,7 +149,9 @@ def train(
     if "recovery" in extras:
         meta["recovery"] = {k: v for k, v in extras["recovery"]["summary"].items()}
     meta["training"]["seconds"] = round(time.perf_counter() - t0, 3)
-    return RiskModel(featurizer, clf, target, meta, extras)
+    model = RiskModel(featurizer, clf, target, meta, extras)
+    model.validation_details = ValidationDetails(scores, *sample)
+    return model
 
 
 def fit_recovery(events: pd.DataFrame, window: str = "1d") -> dict:

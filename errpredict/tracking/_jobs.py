@@ -99,18 +99,23 @@ def training_late(model: RiskModel, events: pd.DataFrame | None, tmp: Path, *,
 
     notes: list[str] = []
     lead, importances, csv = None, None, None
-    view = validation_view(model, events) if events is not None else None
-    if view is None:
+    details = model.validation_details  # a model trained in this process kept them
+    view = validation_view(model, events) if details is None and events is not None else None
+    if details is None and view is None:
         why = "no training events given" if events is None else \
             "the events given are not the training events"
         notes.append(f"lead times and feature importances left out: {why}")
     else:
-        s = view.scores
+        s = details.scores if details is not None else view.scores
         lead = {"model": s["lead_times_s"], "baseline": s["baseline"]["lead_times_s"],
                 "episodes": int(s["episodes"])}
         # one thread: many small scoring calls, where OpenMP's start-up would dominate
         with threadpool_limits(limits=1, user_api="openmp"):
-            X, y, _ = sample_features(model, events, view, budget_rows(model, importance_rows))
+            n = budget_rows(model, importance_rows)
+            if details is not None:
+                X, y, _ = details.sample(n)
+            else:
+                X, y, _ = sample_features(model, events, view, n)
             if len(np.unique(y)) == 2:
                 importances = permutation_importance(model, X, y)
         if importances is None:

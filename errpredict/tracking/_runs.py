@@ -135,10 +135,12 @@ def log_training_run(
     register
         When given, a new version of this registered model is created.
     events
-        The training events: with them, the lead times of the validation part
-        and a sample of its features (for permutation importance) are rebuilt
-        without refitting. Without them those two artifacts are left out (the
-        run's ``errpredict.notes`` tag says so); they are not read again.
+        The training events (for the dataset record). The lead times of the
+        validation part and a sample of its features (for permutation
+        importance) come from what a model fresh from :func:`~errpredict.train`
+        keeps in memory; for a loaded model they are rebuilt from these events
+        without refitting. Without either, those two artifacts are left out
+        (the run's ``errpredict.notes`` tag says so).
     events_path
         The source named by the dataset record (default: the model's
         ``metadata["data"]["source"]``).

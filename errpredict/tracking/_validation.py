@@ -16,6 +16,7 @@ import pandas as pd
 
 from errpredict.features._grid import ensure_canonical
 from errpredict.models import RiskModel
+from errpredict.models._details import balanced_rows
 from errpredict.models._evaluate import GridTruth, grid_truth, score_with_baseline
 
 __all__ = ["ValidationView", "validation_view", "sample_features", "permutation_importance",
@@ -57,18 +58,6 @@ def validation_view(model: RiskModel, events: pd.DataFrame) -> ValidationView | 
     return ValidationView(rows, y_val, p_val, truth, grid.entities, scores)
 
 
-def _sample(view: ValidationView, n: int, seed: int) -> np.ndarray:
-    """Positions (into ``view.rows``) of up to ``n`` cells, half positives when possible."""
-    rng = np.random.default_rng(seed)
-    pos = np.flatnonzero(view.y == 1)
-    neg = np.flatnonzero(view.y != 1)
-    k_pos = min(len(pos), n // 2)
-    k_neg = min(len(neg), n - k_pos)
-    pick = np.concatenate([rng.choice(pos, k_pos, replace=False),
-                           rng.choice(neg, k_neg, replace=False)])
-    return np.sort(pick)
-
-
 def sample_features(model: RiskModel, events: pd.DataFrame, view: ValidationView, n: int,
                     seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features, labels and stored risks of a sample of validation cells.
@@ -78,7 +67,7 @@ def sample_features(model: RiskModel, events: pd.DataFrame, view: ValidationView
     context and the time since the last error (capped at the longest window)
     are then the same as on the whole history.
     """
-    pick = _sample(view, n, seed)
+    pick = balanced_rows(view.y, n, seed)
     rows = view.rows[pick]
     t_ns = view.truth.t_ns[rows]
     ent = view.entities[view.truth.entity[rows]]

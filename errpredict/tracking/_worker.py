@@ -119,7 +119,7 @@ def default_nice() -> int:
         busy = os.getloadavg()[0] > 2 * (os.cpu_count() or 1)
     except (AttributeError, OSError):
         busy = False
-    return 0 if busy else 10
+    return 0 if busy else 19
 
 
 def warm_up(experiment: str = "errpredict", *, uri: str | None = None,

@@ -15,8 +15,8 @@ from errpredict.exceptions import ModelBundleError
 from errpredict.tracking import git_commit, log_evaluation_run, log_training_run, warm_up
 from errpredict.tracking._jobs import check_bundle
 from errpredict.tracking._record import flat_metrics
+from errpredict.models._details import balanced_rows
 from errpredict.tracking._validation import (
-    _sample,
     average_precision,
     sample_features,
     validation_view,
@@ -135,12 +135,30 @@ def test_validation_rebuilt_from_events_matches_training_exactly(tracked):
     # features rebuilt from the tail of the history are those of the whole history, up to
     # the rounding of the prefix sums (which start elsewhere)
     _, full = model.featurizer.transform_arrays(events)
-    expected = full[view.rows[_sample(view, 400, 3)]]
+    expected = full[view.rows[balanced_rows(view.y, 400, 3)]]
     np.testing.assert_allclose(X, expected, rtol=1e-9, atol=1e-9, equal_nan=True)
     same = model.classifier.predict_risk_array(X) == risk
     assert same.mean() >= 0.99
     other = events.iloc[: len(events) // 2]
     assert validation_view(model, other) is None
+
+
+def test_a_fresh_model_keeps_what_the_rebuild_would_find(tracked):
+    """train() keeps its validation figures with lead times and a sample of validation
+    features in memory, equal to what validation_view rebuilds from the events."""
+    model, events = tracked.model, tracked.events
+    details = model.validation_details
+    view = validation_view(model, events)
+    assert details.scores["lead_times_s"] == view.scores["lead_times_s"]
+    assert details.scores["baseline"]["lead_times_s"] == view.scores["baseline"]["lead_times_s"]
+    assert {k: v for k, v in details.scores.items() if k not in ("lead_times_s", "baseline")} \
+        == {k: v for k, v in model.metadata["validation"].items() if k != "baseline"}
+    X, y, risk = details.sample(300, seed=1)
+    assert len(y) == 300 and y.sum() == 143  # every positive of the validation part
+    _, full = model.featurizer.transform_arrays(events)
+    kept = view.rows[balanced_rows(view.y, len(details.y), 0)]
+    np.testing.assert_array_equal(details.X, full[kept])
+    np.testing.assert_array_equal(details.risk, model.classifier.predict_risk_array(details.X))
 
 
 def test_average_precision_is_scikit_learns():
@@ -189,8 +207,13 @@ def test_warm_worker_writes_the_same_run(tracked, mlflow_client):
 
 
 def test_run_without_events_says_what_it_left_out(tracked, mlflow_client):
-    # the history is not read again from its path: without events, two artifacts go
-    info = log_training_run(tracked.model, bundle_dir=tracked.bundle, events_path=tracked.path,
+    # a loaded model keeps no validation details, and the history is not read again from
+    # its path: without events, two artifacts go
+    from errpredict import load_model
+
+    loaded = load_model(tracked.bundle)
+    assert loaded.validation_details is None
+    info = log_training_run(loaded, bundle_dir=tracked.bundle, events_path=tracked.path,
                             experiment="no-events", uri=tracked.uri)
     assert info.timings == {"writer": "in-process"}
     run = mlflow_client.get_run(info.run_id)
