@@ -282,13 +282,41 @@ def main() -> None:
     """Entry point: run the app, turning errpredict's errors into exit status 2."""
     try:
         app()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
     except ErrpredictError as exc:
         msg = " ".join(str(exc).split())
         print(f"errpredict: error: {msg}", file=sys.stderr)
-        sys.exit(2)
+        code = 2
     except KeyboardInterrupt:
         print("errpredict: interrupted", file=sys.stderr)
-        sys.exit(130)
+        code = 130
+    _exit(code)
+
+
+def _exit(code) -> None:
+    """Leave without tearing the interpreter down, which takes about half a second once
+    pandas, scikit-learn and a model are loaded: output is flushed and the exit handlers
+    run (temporary directories, the tracking worker) as on a normal exit. Falls back to
+    a normal exit when a non-daemon thread still runs or the code is not a number."""
+    import atexit
+    import os
+    import threading
+
+    if code is None:
+        code = 0
+    if not isinstance(code, int) or any(
+            t.is_alive() and not t.daemon and t is not threading.main_thread()
+            for t in threading.enumerate()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach it
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

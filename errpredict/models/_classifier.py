@@ -57,6 +57,9 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
     target_precision
         When set, the threshold is the lowest one whose validation precision
         reaches it (most recall at that precision); else the best F1.
+    max_validation_rows
+        At most this many of the most recent rows validate (``None``: no cap): on a long
+        history a few days calibrate and choose the threshold as well as weeks do.
     max_train_rows
         Above this many training rows (before the validation part), boosting
         trains on a uniform sample of that many, spread over the whole period,
@@ -79,12 +82,14 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, model: str = "hgb", validation_fraction: float = 0.2,
                  calibration: str | None = "sigmoid", target_precision: float | None = None,
-                 max_train_rows: int | None = 40_000, random_state: int | None = 0):
+                 max_train_rows: int | None = 40_000, max_validation_rows: int | None = 40_000,
+                 random_state: int | None = 0):
         self.model = model
         self.validation_fraction = validation_fraction
         self.calibration = calibration
         self.target_precision = target_precision
         self.max_train_rows = max_train_rows
+        self.max_validation_rows = max_validation_rows
         self.random_state = random_state
 
     def _check_params(self):
@@ -111,6 +116,14 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
                 "The 'target_precision' parameter of RiskClassifier must be a float in (0, 1]. "
                 f"Got {tp!r} instead."
             )
+        for name in ("max_train_rows", "max_validation_rows"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | np.integer)
+                                  or v < 1):
+                raise ConfigError(
+                    f"The {name!r} parameter of RiskClassifier must be an int in [1, inf) or "
+                    f"None. Got {v!r} instead."
+                )
 
     def fit(self, X, y) -> RiskClassifier:
         self._check_params()
@@ -137,15 +150,19 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         """The rows of a time-ordered training set that boosting trains on and that hold
         out validation: ``(train_rows, val_rows)``, both in time order.
 
-        The last ``validation_fraction`` of the rows validate (when both parts hold both
-        classes; else every row does both); of the rest, a uniform sample of about
-        ``max_train_rows`` trains. A caller with a costly ``X`` (features of a long
-        history) computes just these rows and calls :meth:`fit_planned`.
+        The last ``validation_fraction`` of the rows (at most ``max_validation_rows``)
+        validate (when both parts hold both classes; else every row does both); of the
+        rest, a uniform sample of about ``max_train_rows`` trains. A caller with a costly
+        ``X`` (features of a long history) computes just these rows and calls
+        :meth:`fit_planned`.
         """
         self._check_params()
         y = np.asarray(y)
         n = len(y)
-        split = n - max(1, int(round(n * self.validation_fraction)))
+        n_val = max(1, int(round(n * self.validation_fraction)))
+        if self.max_validation_rows is not None:
+            n_val = min(n_val, self.max_validation_rows)
+        split = n - n_val
         usable = (len(np.unique(y[split:])) == 2 and len(np.unique(y[:split])) == 2)
         if not usable:
             return self._sample(n), np.arange(n)

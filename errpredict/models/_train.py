@@ -51,6 +51,7 @@ def train(
     windows: tuple = DEFAULT_WINDOWS,
     validation_fraction: float = 0.2,
     max_train_rows: int | None = 40_000,
+    max_validation_rows: int | None = 40_000,
     random_state: int = 0,
     recovery: bool = True,
     recovery_window: str = "1d",
@@ -62,7 +63,8 @@ def train(
     Features at each decision time ``t`` (every ``step``) come from events up
     to ``t``; the label says whether ``(t, t + horizon]`` holds at least
     ``min_errors`` matching errors. The last ``validation_fraction`` of the
-    history (in time) is held out to stop boosting, calibrate the
+    history (in time, at most ``max_validation_rows`` decision times) is held
+    out to stop boosting, calibrate the
     probabilities and choose the alarm threshold (best F1, or the lowest that
     reaches ``target_precision``); the figures on it, beside the persistence
     baseline's, are kept in ``model.metadata["validation"]``. Boosting trains
@@ -105,7 +107,7 @@ def train(
         )
     clf = RiskClassifier(model=model, validation_fraction=validation_fraction,
                          target_precision=target_precision, max_train_rows=max_train_rows,
-                         random_state=random_state)
+                         max_validation_rows=max_validation_rows, random_state=random_state)
     train_rows, val_rows = clf.plan(y)
     say("features")
     # only the cells boosting trains and validates on: a long history is sampled

@@ -18,16 +18,20 @@ little to a training command.
 
 from __future__ import annotations
 
-from errpredict.tracking._env import git_commit, tracking_uri
-from errpredict.tracking._registry import (
-    list_models,
-    load_registered_model,
-    parse_model_ref,
-    promote,
-    show_model,
-)
-from errpredict.tracking._runs import RunInfo, log_evaluation_run, log_training_run
-from errpredict.tracking._worker import warm_up
+import importlib
+
+# loaded on first use: the tracking worker imports this package without the models
+_LAZY = {"git_commit": "_env", "tracking_uri": "_env", "list_models": "_registry",
+         "load_registered_model": "_registry", "parse_model_ref": "_registry",
+         "promote": "_registry", "show_model": "_registry", "RunInfo": "_runs",
+         "log_evaluation_run": "_runs", "log_training_run": "_runs", "warm_up": "_worker"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "RunInfo",

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from sklearn.metrics import precision_recall_curve
 
 __all__ = ["pr_curve_png", "calibration_png", "lead_times_png", "importance_png", "prime"]
 
@@ -31,6 +30,21 @@ def _figure(size: tuple[float, float] = _SIZE, left: float = 0.13) -> tuple[Figu
 
 def _save(fig: Figure, path: str | os.PathLike) -> None:
     fig.savefig(path, dpi=_DPI)
+
+
+def precision_recall_curve(y: np.ndarray, risk: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and thresholds as ``sklearn.metrics.precision_recall_curve`` gives
+    them (recall decreasing, thresholds increasing), without loading scikit-learn in the
+    tracking worker."""
+    order = np.argsort(risk, kind="mergesort")[::-1]
+    score, truth = np.asarray(risk)[order], np.asarray(y)[order] == 1
+    last = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]
+    tps = np.cumsum(truth)[last].astype(np.float64)
+    fps = 1 + last - tps
+    precision = np.divide(tps, tps + fps, out=np.zeros_like(tps), where=(tps + fps) > 0)
+    recall = tps / tps[-1] if tps[-1] > 0 else np.ones_like(tps)
+    return (np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], score[last][::-1])
 
 
 def pr_curve_png(y: np.ndarray, risk: np.ndarray, threshold: float, baseline: dict,

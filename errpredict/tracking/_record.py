@@ -6,13 +6,16 @@ import getpass
 import json
 import math
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from errpredict._version import __version__
-from errpredict.models import RiskModel
 from errpredict.tracking._env import git_commit
+
+if TYPE_CHECKING:  # the tracking worker writes runs without loading the models
+    from errpredict.models import RiskModel
 
 __all__ = ["pyfunc_spec", "model_params", "flat_metrics", "run_tags", "event_colspec",
            "dataset_record", "model_card", "RUN_ID", "VERSION"]

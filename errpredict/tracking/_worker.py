@@ -111,10 +111,11 @@ class Worker:
 
 
 def default_nice() -> int:
-    """10: the worker runs in the cycles that training leaves idle and never slows it
-    down (a worker at normal priority slows boosting by about its own CPU time); 0 on
-    a machine so loaded (load average above twice the CPUs) that a niced worker would
-    hardly run at all."""
+    """19 (and, on Linux, the idle scheduling class): the worker runs in the cycles that
+    training leaves idle (a worker at normal priority slows boosting by about its own
+    CPU time, and even one at niceness 10 holds up boosting's threads at their
+    barriers); 0 on a machine so loaded (load average above twice the CPUs) that a
+    niced worker would hardly run at all."""
     try:
         busy = os.getloadavg()[0] > 2 * (os.cpu_count() or 1)
     except (AttributeError, OSError):
@@ -169,6 +170,11 @@ def _main(conn, uri: str, experiment: str, nice: int) -> None:
     if nice and hasattr(os, "nice"):
         try:
             os.nice(nice)
+        except OSError:
+            pass
+    if nice >= 19 and hasattr(os, "SCHED_IDLE"):
+        try:  # Linux: run only on a core nothing else wants, yielding to training at once
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         except OSError:
             pass
     os.environ.update(QUIET_ENV, OMP_NUM_THREADS="1")
