@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import numpy as np
@@ -91,6 +92,12 @@ def train(
     target = Target(horizon, int(min_errors), tuple(error_types) if error_types else None,
                     min_severity)
     featurizer = ErrorHistoryFeaturizer(entity=entity, step=step, windows=tuple(windows))
+    # the fingerprint and the recovery statistics need only the events: a thread computes
+    # them while this one featurizes (numpy and pandas leave the interpreter lock there)
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="errpredict-train")
+    aside = side.submit(_aside, events, entity, recovery and entity == "service",
+                        recovery_window)
+    side.shutdown(wait=False)
     say("labels")
     featurizer.fit(events)
     grid = featurizer.grid(events)
@@ -129,16 +136,15 @@ def train(
     validation = {k: v for k, v in scores.items() if k != "lead_times_s"}
     validation["baseline"] = {k: v for k, v in scores["baseline"].items()
                               if k != "lead_times_s"}
-    extras = {}
     if recovery and entity == "service":
         say("recovery")
-        extras["recovery"] = fit_recovery(events, recovery_window)
+    digest, extras = aside.result()
     ts = events["timestamp"]
     meta = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "model": model,
         "featurizer": featurizer.get_params(),
-        "fingerprint": fingerprint(events, entity),
+        "fingerprint": digest,
         "data": {"source": source, "rows": int(len(events)),
                  "errors": int(events["is_error"].sum()),
                  "entities": int(len(grid.entities)),
@@ -154,6 +160,12 @@ def train(
     model = RiskModel(featurizer, clf, target, meta, extras)
     model.validation_details = ValidationDetails(scores, *sample)
     return model
+
+
+def _aside(events: pd.DataFrame, entity: str, recovery: bool, window: str
+           ) -> tuple[str, dict]:
+    extras = {"recovery": fit_recovery(events, window)} if recovery else {}
+    return fingerprint(events, entity), extras
 
 
 def fit_recovery(events: pd.DataFrame, window: str = "1d") -> dict:
