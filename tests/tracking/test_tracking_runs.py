@@ -12,10 +12,10 @@ from sklearn.metrics import average_precision_score
 
 from errpredict._version import __version__
 from errpredict.exceptions import ModelBundleError
+from errpredict.models._details import balanced_rows
 from errpredict.tracking import git_commit, log_evaluation_run, log_training_run, warm_up
 from errpredict.tracking._jobs import check_bundle
 from errpredict.tracking._record import flat_metrics
-from errpredict.models._details import balanced_rows
 from errpredict.tracking._validation import (
     average_precision,
     sample_features,
