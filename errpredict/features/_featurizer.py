@@ -196,10 +196,14 @@ class ErrorHistoryFeaturizer(TransformerMixin, BaseEstimator):
         n_e, n_b = len(grid.entities), grid.n_buckets
         ev = K.event_arrays(X, spec, self.entity, grid.entity_codes, grid.bucket)
         counts = K.count_buckets(ev, n_e, n_b)
-        order, bounds = K.by_entity(ev, n_e)
+        grouped: list = []  # events grouped by entity, when a chunk holds only some
 
         def buckets(lo: int, hi: int) -> K.Buckets:
-            return K.bucketize(K.entity_slice(ev, order, bounds, lo, hi), spec, hi - lo, n_b)
+            if hi - lo == n_e:
+                return K.bucketize(ev, spec, n_e, n_b)
+            if not grouped:
+                grouped.extend(K.by_entity(ev, n_e))
+            return K.bucketize(K.entity_slice(ev, *grouped, lo, hi), spec, hi - lo, n_b)
 
         return grid, self._features(counts, buckets, grid.entities, grid.times_ns, cells)
 
@@ -225,7 +229,10 @@ class ErrorHistoryFeaturizer(TransformerMixin, BaseEstimator):
         sums = K.window_sums({"counts": K.prefix_sum(counts)}, spec)
         ctx = K.context({w: sums["counts", w] for w in spec.windows}, spec, peer_rows)
         del sums
-        widest = max(spec.n_latency_bins, len(spec.error_types) + 1, len(spec.metrics), n_f)
+        # the widest temporary: a channel's bincount, or (for chosen cells) the block of
+        # features assembled for the chunk before the cells are picked from it
+        widest = max(spec.n_latency_bins, len(spec.error_types) + 1, len(spec.metrics),
+                     3 if cells is None else n_f)
         rows = max(1, _CHUNK_BYTES // (8 * widest * max(n_b, 1)))
         # feature-major: every feature is one contiguous block, and the (cells, F) result
         # is its Fortran-ordered transpose (what the tree models bin column by column)
