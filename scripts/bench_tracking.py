@@ -3,7 +3,7 @@
 Generates a history once (Parquet), then runs the same training in fresh
 processes, alternately without and with tracking, the way ``errpredict train``
 does it: read the file, train, save the bundle, and (with tracking) warm
-MLflow up on a background thread before training and log the run (with
+MLflow up in a worker process before training and log the run (with
 ``--register``) after it. The first tracked run creates the SQLite database;
 later ones reuse it.
 
