@@ -1,14 +1,16 @@
 """A tracking worker process, started before training, that writes the run afterwards.
 
-Importing MLflow and opening its store take one to two seconds of CPU, more
+Importing MLflow and opening its store take three to four seconds of CPU, more
 than the whole budget of tracking. :func:`warm_up` starts a worker process
-that does that while the model trains, at a lower CPU priority so that
-training keeps the cores; :func:`~errpredict.tracking.log_training_run` then
-hands it the run to write and computes the events-dependent part meanwhile.
-A process rather than a thread: a thread importing modules would hold the
-interpreter lock that training needs between its numeric calls. On Linux the
-worker is forked (when MLflow is not imported yet), so that it starts with
-errpredict and its stack already imported; elsewhere it is spawned.
+that does that while the model trains, at the lowest CPU priority (the idle
+scheduling class on Linux) so that training keeps the cores;
+:func:`~errpredict.tracking.log_training_run` then hands it the run to write and
+computes the events-dependent part meanwhile. A process rather than a thread: a
+thread importing modules would hold the interpreter lock that training needs
+between its numeric calls. On Linux the worker is forked (when MLflow is not
+imported yet); the command line forks it first thing, while the process is small,
+since every page the parent holds at the fork costs it a copy-on-write fault later.
+Elsewhere it is spawned.
 
 Protocol over a pipe: the job (a dict), then for a training run its second
 part; back comes ``{"ok": True, "result": ...}`` or the error. The worker
