@@ -249,21 +249,22 @@ class ErrorHistoryFeaturizer(TransformerMixin, BaseEstimator):
                                            np.arange(0, -(-n_e // rows) + 1))
         for i, lo in enumerate(range(0, n_e, rows)):
             hi = min(lo + rows, n_e)
+            mine = None if cells is None else by_chunk[chunk_bounds[i]:chunk_bounds[i + 1]]
+            if mine is not None and not mine.size:
+                continue  # no cell asked of these entities
             bk = buckets(lo, hi)
             last_err = np.maximum.accumulate(bk.last_error, axis=1)
             last_warn = np.maximum.accumulate(bk.last_warning, axis=1)
-            if cells is None:
+            if mine is None:
                 sums = K.window_sums(K.prefix_sums(bk), spec)
                 K.assemble(sums, last_err, last_warn, t_ns, spec, ctx, out=out[:, :, lo:hi])
             else:  # assemble is elementwise in time: only at the times these cells need
-                mine = by_chunk[chunk_bounds[i]:chunk_bounds[i + 1]]
-                if mine.size:
-                    t_sel, t_pos = np.unique(cell_t[mine], return_inverse=True)
-                    sums = K.window_sums(K.prefix_sums(bk), spec, at=t_sel)
-                    block = K.assemble(sums, last_err[:, t_sel], last_warn[:, t_sel],
-                                       t_ns[t_sel], spec, ctx.at(t_sel))
-                    out[:, mine] = block[t_pos, cell_e[mine] - lo].T
-            del bk
+                t_sel, t_pos = np.unique(cell_t[mine], return_inverse=True)
+                sums = K.window_sums(K.prefix_sums(bk), spec, at=t_sel)
+                block = K.assemble(sums, last_err[:, t_sel], last_warn[:, t_sel], t_ns[t_sel],
+                                   spec, ctx.at(t_sel))
+                out[:, mine] = block[t_pos, cell_e[mine] - lo].T
+            del bk, sums
         return out.reshape(n_f, -1).T
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
