@@ -34,16 +34,21 @@ def _empty(path: Path) -> DataFormatError:
 def _csv_header(path: Path) -> tuple[list[str], str | None]:
     """The columns of a CSV file and the text of its first timestamp (None when absent)."""
     try:
-        head = pd.read_csv(path, sep=_sep(path), nrows=1, dtype="str", keep_default_na=False)
+        header = [str(c) for c in pd.read_csv(path, sep=_sep(path), nrows=0).columns]
     except pd.errors.EmptyDataError:
         raise _empty(path) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise DataFormatError(f"{path}: not a readable CSV file: {exc}") from None
+    stamp = [c for c in header if c.strip() == "timestamp"][:1]
     first = None
-    for c in head.columns:
-        if str(c).strip() == "timestamp" and len(head):
-            first = str(head[c].iloc[0]).strip()
-    return [str(c) for c in head.columns], first
+    if stamp:
+        try:  # a glance only: a bad line is for the reader proper to name (or skip)
+            head = pd.read_csv(path, sep=_sep(path), nrows=1, usecols=stamp, dtype="str",
+                               keep_default_na=False, on_bad_lines="skip")
+            first = str(head.iloc[0, 0]).strip() if len(head) else None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError):
+            first = None
+    return header, first
 
 
 def _kept(columns: list[str], skip: frozenset[str]) -> list[str]:
