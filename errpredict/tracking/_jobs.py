@@ -1,11 +1,11 @@
 """What a run will record, computed from the model and the events (no MLflow here).
 
 A training run is described in two parts: the first (settings, figures, tags,
-dataset, validation scores, what the pyfunc signature needs) is ready as soon
-as the bundle is saved; the second (lead times and permutation importances of
-the validation part, and the model card that lists them) needs the events and
-a few tenths of a second. A tracking worker starts writing the first part
-while the second is computed.
+dataset, validation scores, what the pyfunc signature needs, and the lead times
+when the model kept them from training) is ready as soon as the bundle is saved;
+the second (permutation importances of the validation part, the lead times of a
+loaded model, and the model card) needs a few tenths of a second. A tracking
+worker starts writing the first part while the second is computed.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def training_job(model: RiskModel, bundle: Path, tmp: Path, *, experiment: str,
     curves = tmp / "validation_scores.npz"
     np.savez(curves, y=np.asarray(y), p=np.asarray(p, dtype=np.float64))
     base = meta.get("validation", {}).get("baseline", {})
+    details = model.validation_details
     return {
         "kind": "train",
         "experiment": experiment,
@@ -80,12 +81,20 @@ def training_job(model: RiskModel, bundle: Path, tmp: Path, *, experiment: str,
         "baseline": {"precision": base.get("precision"), "recall": base.get("recall")},
         "model_id": model.version,
         "model_sha256": str(meta.get("model_sha256", "")),
+        # a model fresh from train() knows its lead times: the worker draws them early
+        "lead_times": None if details is None else _lead_times(details.scores),
     }
+
+
+def _lead_times(scores: dict) -> dict:
+    return {"model": scores["lead_times_s"], "baseline": scores["baseline"]["lead_times_s"],
+            "episodes": int(scores["episodes"])}
 
 
 def training_late(model: RiskModel, events: pd.DataFrame | None, tmp: Path, *,
                   importance_rows: int, register: str | None) -> dict:
-    """Second part: lead times and importances of the validation part, and the card."""
+    """Second part: importances of the validation part (and its lead times, for a model
+    that did not keep them from training), and the card."""
     from threadpoolctl import threadpool_limits
 
     from errpredict.tracking._validation import (
@@ -106,9 +115,8 @@ def training_late(model: RiskModel, events: pd.DataFrame | None, tmp: Path, *,
             "the events given are not the training events"
         notes.append(f"lead times and feature importances left out: {why}")
     else:
-        s = details.scores if details is not None else view.scores
-        lead = {"model": s["lead_times_s"], "baseline": s["baseline"]["lead_times_s"],
-                "episodes": int(s["episodes"])}
+        if details is None:  # else the first part carried them
+            lead = _lead_times(view.scores)
         # one thread: many small scoring calls, where OpenMP's start-up would dominate
         with threadpool_limits(limits=1, user_api="openmp"):
             n = budget_rows(model, importance_rows)

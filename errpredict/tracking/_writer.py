@@ -73,18 +73,25 @@ def _plots_early(job: dict, arts: Path) -> None:
         y, p = z["y"], z["p"]
     P.pr_curve_png(y, p, job["threshold"], job["baseline"], arts / "plots" / "pr_curve.png")
     P.calibration_png(y, p, arts / "plots" / "calibration.png")
+    if job.get("lead_times") is not None:  # known at training time: drawn now, not late
+        _lead_times(job["lead_times"], arts)
+
+
+def _lead_times(lead: dict, arts: Path) -> None:
+    from errpredict.tracking import _plots as P
+
+    P.lead_times_png(lead["model"], lead["baseline"], lead["episodes"],
+                     arts / "plots" / "lead_times.png")
+    pd.DataFrame({"who": ["model"] * len(lead["model"]) + ["baseline"] * len(
+        lead["baseline"]), "lead_time_s": list(lead["model"]) + list(lead["baseline"])}
+    ).to_csv(arts / "lead_times.csv", index=False)
 
 
 def _plots_late(late: dict, arts: Path) -> None:
     from errpredict.tracking import _plots as P
 
-    lead = late.get("lead_times")
-    if lead is not None:
-        P.lead_times_png(lead["model"], lead["baseline"], lead["episodes"],
-                         arts / "plots" / "lead_times.png")
-        pd.DataFrame({"who": ["model"] * len(lead["model"]) + ["baseline"] * len(
-            lead["baseline"]), "lead_time_s": list(lead["model"]) + list(lead["baseline"])}
-        ).to_csv(arts / "lead_times.csv", index=False)
+    if late.get("lead_times") is not None:
+        _lead_times(late["lead_times"], arts)
     if late.get("importances_csv"):
         imp = pd.read_csv(late["importances_csv"])
         shutil.copyfile(late["importances_csv"], arts / "feature_importance.csv")
