@@ -15,20 +15,13 @@ import os
 # before scikit-learn loads its OpenMP runtime; a value the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from errpredict._lazy import lazy_attributes  # noqa: E402
 from errpredict._version import __version__  # noqa: E402
 
 # the models (scikit-learn, pandas) load on first use: a command that starts a tracking
 # worker forks it while the process is still small
-_LAZY = {"RiskModel": "errpredict.models", "load_model": "errpredict.models",
-         "train": "errpredict.models"}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'errpredict' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, {"RiskModel": "models", "load_model": "models",
+                                                 "train": "models"})
 
 
 def evaluate(model, events) -> dict:

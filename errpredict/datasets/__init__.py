@@ -9,20 +9,12 @@ log and Backblaze SMART snapshots into the canonical event table.
 
 from __future__ import annotations
 
-import importlib
+from errpredict._lazy import lazy_attributes
 
+# loaded on first use: readers that only sniff a format need not import the generator
 _LAZY = {"read_backblaze": "_backblaze", "read_incidents": "_gen_io", "write_history": "_gen_io",
          "GeneratedHistory": "_generator", "generate_history": "_generator", "read_bgl": "_loghub"}
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    # loaded on first use: readers that only sniff a format need not import the generator
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

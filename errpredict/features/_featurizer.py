@@ -255,16 +255,17 @@ class ErrorHistoryFeaturizer(TransformerMixin, BaseEstimator):
             bk = buckets(lo, hi)
             last_err = np.maximum.accumulate(bk.last_error, axis=1)
             last_warn = np.maximum.accumulate(bk.last_warning, axis=1)
+            prefix = K.prefix_sums(bk)
             if mine is None:
-                sums = K.window_sums(K.prefix_sums(bk), spec)
+                sums = K.window_sums(prefix, spec)
                 K.assemble(sums, last_err, last_warn, t_ns, spec, ctx, out=out[:, :, lo:hi])
             else:  # assemble is elementwise in time: only at the times these cells need
                 t_sel, t_pos = np.unique(cell_t[mine], return_inverse=True)
-                sums = K.window_sums(K.prefix_sums(bk), spec, at=t_sel)
+                sums = K.window_sums(prefix, spec, at=t_sel)
                 block = K.assemble(sums, last_err[:, t_sel], last_warn[:, t_sel], t_ns[t_sel],
                                    spec, ctx.at(t_sel))
                 out[:, mine] = block[t_pos, cell_e[mine] - lo].T
-            del bk, sums
+            del bk, prefix, sums
         return out.reshape(n_f, -1).T
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:

@@ -261,10 +261,10 @@ def prefix_sum(a: np.ndarray) -> np.ndarray:
     return p
 
 
-def prefix_sums(bk: Buckets, channels: tuple[str, ...] = PREFIX_CHANNELS,
-                rows: slice = slice(None)) -> dict[str, np.ndarray]:
+def prefix_sums(bk: Buckets, channels: tuple[str, ...] = PREFIX_CHANNELS
+                ) -> dict[str, np.ndarray]:
     """:func:`prefix_sum` of each channel of ``bk``."""
-    return {name: prefix_sum(getattr(bk, name)[rows]) for name in channels}
+    return {name: prefix_sum(getattr(bk, name)) for name in channels}
 
 
 def entity_rows(bk: Buckets, lo: int, hi: int) -> Buckets:

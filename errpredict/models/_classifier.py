@@ -137,14 +137,17 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
                 f"target is {kind}; give 0/1 labels (will the horizon hold errors or not)."
             )
         self.classes_, y_enc = np.unique(y, return_inverse=True)
+        self._check_two_classes()
+        train_rows, val_rows = self.plan(y_enc)
+        return self._fit_rows(X[train_rows], y_enc[train_rows], X[val_rows], y_enc[val_rows],
+                              len(y_enc))
+
+    def _check_two_classes(self) -> None:
         if len(self.classes_) != 2:
             raise ConfigError(
                 f"RiskClassifier needs both classes in y; got 1 class ({self.classes_.tolist()}). "
                 "Use a longer history, a shorter horizon or a lower min_errors."
             )
-        train_rows, val_rows = self.plan(y_enc)
-        return self._fit_rows(X[train_rows], y_enc[train_rows], X[val_rows], y_enc[val_rows],
-                              len(y_enc))
 
     def plan(self, y) -> tuple[np.ndarray, np.ndarray]:
         """The rows of a time-ordered training set that boosting trains on and that hold
@@ -176,11 +179,7 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):
         X_val = check_array(X_val, ensure_all_finite="allow-nan", dtype=np.float64)
         self.n_features_in_ = X_train.shape[1]
         self.classes_, y_train = np.unique(y_train, return_inverse=True)
-        if len(self.classes_) != 2:
-            raise ConfigError(
-                f"RiskClassifier needs both classes in y; got 1 class ({self.classes_.tolist()}). "
-                "Use a longer history, a shorter horizon or a lower min_errors."
-            )
+        self._check_two_classes()
         y_val = np.searchsorted(self.classes_, y_val)
         return self._fit_rows(X_train, y_train, X_val, y_val, n_rows)
 

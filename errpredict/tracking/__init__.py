@@ -18,7 +18,7 @@ little to a training command.
 
 from __future__ import annotations
 
-import importlib
+from errpredict._lazy import lazy_attributes
 
 # loaded on first use: the tracking worker imports this package without the models
 _LAZY = {"git_commit": "_env", "tracking_uri": "_env", "list_models": "_registry",
@@ -26,12 +26,7 @@ _LAZY = {"git_commit": "_env", "tracking_uri": "_env", "list_models": "_registry
          "promote": "_registry", "show_model": "_registry", "RunInfo": "_runs",
          "log_evaluation_run": "_runs", "log_training_run": "_runs", "warm_up": "_worker"}
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "RunInfo",
